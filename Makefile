@@ -1,0 +1,70 @@
+# vmon build. `make` builds build/vmon; `make test` runs unit, host and
+# nested end-to-end tests; `make guest` builds the guest kernel + initramfs.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+CPPFLAGS := -D_GNU_SOURCE -Isrc
+LDLIBS   := -lpthread
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+BUILD    := build
+VMON_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats.c \
+             src/vm.c src/vcpu.c \
+             src/arch/x86/boot.c src/arch/x86/mptable.c src/arch/x86/cpu.c src/arch/x86/host.c \
+             src/devices/uart16550.c src/devices/i8042.c src/devices/rtc.c
+MAIN_SRC := src/main.c
+HDRS     := $(shell find src -name '*.h')
+
+.PHONY: all static test test-unit test-host test-e2e guest clean
+all: $(BUILD)/vmon
+
+$(BUILD)/vmon: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+
+# Static build for the nested test (copied into the L1 initramfs).
+static: $(BUILD)/vmon.static
+$(BUILD)/vmon.static: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -static $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+
+# vmon with ASan+UBSan, used by the host tests.
+$(BUILD)/vmon.san: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+
+# ---- unit tests: one binary per tests/unit/test_*.c, linked with vmon's code, ASan+UBSan.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+$(BUILD)/unit/%: tests/unit/%.c $(VMON_SRCS) $(HDRS) tests/unit/test.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) -o $@ $(LDLIBS)
+
+# ---- host-test guests: freestanding x86-64 ELF images in guests/*/.
+GUEST_CFLAGS := -std=c17 -Wall -Wextra -Werror -O2 -ffreestanding -nostdlib -fno-pic -no-pie \
+                -mgeneral-regs-only -mno-red-zone -fno-stack-protector -fno-asynchronous-unwind-tables \
+                -static -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+GUEST_NAMES := $(notdir $(wildcard guests/hosttest/*.c))
+GUEST_BINS  := $(patsubst %.c,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
+$(BUILD)/guests/%.elf: guests/hosttest/%.c guests/hosttest/rt.S guests/hosttest/rt.h guests/hosttest/guest.ld
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -Iguests/hosttest -T guests/hosttest/guest.ld guests/hosttest/rt.S $< -o $@
+
+test: test-unit test-host test-e2e
+	@tests/summary.sh
+
+test-unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(GUEST_BINS)
+	@tests/host/run.sh
+
+test-e2e: $(BUILD)/vmon.static
+	@tests/e2e/nested.sh --vmm $(BUILD)/vmon.static
+
+guest:
+	@scripts/build-kernel.sh l2 && scripts/build-initramfs.sh
+
+clean:
+	rm -rf $(BUILD)

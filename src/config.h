@@ -1,0 +1,21 @@
+/*
+ * config.h: parsing of command-line values into struct vm_config fields.
+ * Pure functions (no I/O), unit-tested in tests/unit/test_config.c.
+ */
+#ifndef VMON_CONFIG_H
+#define VMON_CONFIG_H
+
+#include <stdint.h>
+
+/*
+ * Parse a memory size: a number with an optional binary suffix K, M, G or T
+ * (optionally followed by "iB" or "B"); a bare number means MiB, as in QEMU.
+ * Returns 0 and *out in bytes, or -EINVAL (junk, negative, empty) or
+ * -ERANGE (overflows 64 bits).
+ */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Parse a decimal unsigned int in [min, max]: 0, -EINVAL or -ERANGE. */
+int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * gmem.c: guest RAM mappings and checked guest-physical access (see gmem.h).
+ */
+#include "gmem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+
+static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size)
+{
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		log_err("cannot map %llu MiB of guest RAM: %s",
+			(unsigned long long)(size >> 20), strerror(err));
+		return -err;
+	}
+	/* Guest RAM is big and mostly idle: let THP back it where it can. */
+	madvise(p, size, MADV_HUGEPAGE);
+	m->region[m->nr_regions].gpa = gpa;
+	m->region[m->nr_regions].size = size;
+	m->region[m->nr_regions].hva = p;
+	m->nr_regions++;
+	m->ram_size += size;
+	return 0;
+}
+
+int gmem_init_x86(struct gmem *m, uint64_t ram_size)
+{
+	uint64_t low;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	/* 4 KiB granularity: KVM memory slots are page-sized. */
+	if (ram_size == 0 || (ram_size & 0xfff))
+		return -EINVAL;
+	m->owns_mappings = 1;
+	low = ram_size < GMEM_X86_HOLE_START ? ram_size : GMEM_X86_HOLE_START;
+	ret = gmem_map(m, 0, low);
+	if (ret == 0 && ram_size > low)
+		ret = gmem_map(m, GMEM_4G, ram_size - low);
+	if (ret)
+		gmem_free(m);
+	return ret;
+}
+
+int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size)
+{
+	memset(m, 0, sizeof(*m));
+	if (!hva || size == 0 || gpa + size < gpa)
+		return -EINVAL;
+	m->region[0].gpa = gpa;
+	m->region[0].size = size;
+	m->region[0].hva = hva;
+	m->nr_regions = 1;
+	m->ram_size = size;
+	return 0;
+}
+
+void gmem_free(struct gmem *m)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (m->owns_mappings)
+			munmap(m->region[i].hva, m->region[i].size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(gpa, len, &end))
+		return NULL;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->region[i];
+
+		if (gpa >= r->gpa && end <= r->gpa + r->size && gpa < r->gpa + r->size)
+			return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = gmem_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = gmem_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t gmem_low_end(const struct gmem *m)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (m->region[i].gpa < GMEM_4G)
+			end = m->region[i].gpa + m->region[i].size;
+	return end;
+}

@@ -1,0 +1,69 @@
+/*
+ * gmem.h: guest physical memory. The only way vmon code touches guest RAM.
+ *
+ * Owns: the host mappings that back guest RAM and the table of regions
+ * (guest physical address -> host virtual address). Does not own the KVM
+ * memory slots (vm.c registers each region with KVM).
+ *
+ * Threads: the region table is written once at VM creation and only read
+ * afterwards, so any thread may call the lookups without a lock. The bytes
+ * themselves are shared with the guest: callers copy, then validate.
+ */
+#ifndef VMON_GMEM_H
+#define VMON_GMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GMEM_MAX_REGIONS 4
+
+/*
+ * x86 layout: RAM below 4 GiB stops at GMEM_X86_HOLE_START so that the
+ * range up to 4 GiB is free for the IOAPIC (0xfec00000), the local APIC
+ * (0xfee00000) and later MMIO devices; the rest continues at 4 GiB.
+ */
+#define GMEM_X86_HOLE_START 0xc0000000ULL
+#define GMEM_4G             0x100000000ULL
+
+struct gmem_region {
+	uint64_t gpa;  /* first guest physical address */
+	uint64_t size; /* bytes */
+	uint8_t *hva;  /* host mapping of gpa */
+};
+
+struct gmem {
+	struct gmem_region region[GMEM_MAX_REGIONS];
+	unsigned nr_regions;
+	uint64_t ram_size;   /* sum of region sizes */
+	int owns_mappings;   /* 1 if gmem_free must munmap */
+};
+
+/*
+ * Map ram_size bytes of anonymous memory and lay it out in the x86 way
+ * (below the hole, then above 4 GiB). Returns 0 or -errno (-EINVAL for a
+ * zero or unaligned size, -ENOMEM if the host refuses the mapping).
+ */
+int gmem_init_x86(struct gmem *m, uint64_t ram_size);
+
+/*
+ * Describe caller-owned memory as one region at gpa (unit tests, fuzzers).
+ * gmem_free will not unmap it.
+ */
+int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size);
+
+void gmem_free(struct gmem *m);
+
+/*
+ * Host pointer for [gpa, gpa+len), or NULL if the range overflows, is empty
+ * with gpa outside RAM, or is not wholly inside one region.
+ */
+void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
+
+/* Copy to or from guest RAM; 0 or -EFAULT when the range is not RAM. */
+int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len);
+int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, size_t len);
+
+/* Highest guest physical address + 1 of RAM below 4 GiB (for e820, initrd placement). */
+uint64_t gmem_low_end(const struct gmem *m);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * main.c: the vmon command line. Parses arguments into struct vm_config,
+ * runs the VM and turns its fate into the exit status. Nothing below this
+ * file exits the process.
+ *
+ * Exit status (documented in `vmon --help` and the README):
+ *   0  the guest shut down or reset itself (e.g. `reboot` with reboot=k)
+ *   1  vmon failed (bad image, KVM error, out of memory, ...)
+ *   2  usage error (unknown flag, malformed value)
+ *   3  the guest crashed (triple fault, instruction KVM could not emulate)
+ *   4  stopped from the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/host.h"
+#include "config.h"
+#include "log.h"
+#include "stats.h"
+#include "vm.h"
+
+#define VMON_VERSION "0.1.0"
+
+enum { EXIT_CLEAN = 0, EXIT_VMM = 1, EXIT_USAGE = 2, EXIT_CRASH = 3, EXIT_HOST = 4 };
+
+static const char usage_main[] =
+	"Usage: vmon COMMAND [OPTIONS]\n"
+	"\n"
+	"vmon is a small hosted virtual machine monitor for Linux/KVM (x86-64).\n"
+	"\n"
+	"Commands:\n"
+	"  run     boot a guest kernel with its serial console on this terminal\n"
+	"  info    describe this host's KVM (hardware-assisted or PVM) and limits\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help     this help; `vmon COMMAND --help` for a command's options\n"
+	"  -V, --version  print the version\n"
+	"\n"
+	"Exit status: 0 guest shut down or reset, 1 vmon error, 2 usage error,\n"
+	"3 guest crashed, 4 stopped from the host (Ctrl-A x or a signal).\n";
+
+static const char usage_run[] =
+	"Usage: vmon run --kernel PATH [OPTIONS]\n"
+	"\n"
+	"Boot a guest. Its first serial port (ttyS0) is this terminal: stdin goes to the\n"
+	"guest, guest output to stdout, diagnostics to stderr. Ctrl-A x quits, Ctrl-A h helps.\n"
+	"\n"
+	"Options:\n"
+	"  -k, --kernel PATH    guest kernel: a bzImage (64-bit boot protocol), an ELF\n"
+	"                       vmlinux with a PVH note (32-bit PVH entry), or any x86-64\n"
+	"                       ELF (started in 64-bit mode with boot_params in rsi)\n"
+	"  -i, --initrd PATH    initial ramdisk, loaded high in guest RAM\n"
+	"  -c, --cmdline STR    kernel command line\n"
+	"                       (default: \"console=ttyS0 reboot=k panic=1\")\n"
+	"  -m, --mem SIZE       guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
+	"                       (default 256M, at least 2M, at most the host's RAM)\n"
+	"  -p, --cpus N         number of vCPUs, 1-254 (default 1)\n"
+	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
+	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
+	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
+	"  -v, --verbose        more diagnostics (repeat for debug)\n"
+	"  -q, --quiet          errors only\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Guest reset (e.g. Linux `reboot` with reboot=k on its command line) ends vmon with\n"
+	"status 0. A Linux guest without ACPI cannot power itself off: use reboot.\n"
+	"Exit status: 0 guest shut down or reset, 1 vmon error, 2 usage error,\n"
+	"3 guest crashed, 4 stopped from the host (Ctrl-A x or a signal).\n";
+
+static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmon: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '%s --help'.\n", usage_hint);
+	return EXIT_USAGE;
+}
+
+static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
+{
+	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'p' },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "elf64-entry", no_argument, NULL, OPT_ELF64 },
+		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:c:m:p:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			cfg->kernel_path = optarg;
+			break;
+		case 'i':
+			cfg->initrd_path = optarg;
+			break;
+		case 'c':
+			cfg->cmdline = optarg;
+			break;
+		case 'm':
+			ret = config_parse_size(optarg, &cfg->mem_bytes);
+			if (ret)
+				return usage_error("vmon run", "--mem: '%s' is not a size like 256M or 1G",
+						   optarg);
+			break;
+		case 'p':
+			/* Range is checked with the rest of the config, for one message. */
+			ret = config_parse_uint(optarg, 0, 1u << 20, &cfg->ncpus);
+			if (ret)
+				return usage_error("vmon run", "--cpus: '%s' is not a number of vCPUs",
+						   optarg);
+			break;
+		case OPT_STATS:
+			cfg->stats = 1;
+			break;
+		case OPT_ELF64:
+			cfg->elf64_entry = 1;
+			break;
+		case OPT_KVMDEV:
+			cfg->kvm_path = optarg;
+			break;
+		case 'v':
+			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
+			break;
+		case 'q':
+			log_set_level(LOG_ERROR);
+			break;
+		case 'h':
+			fputs(usage_run, stdout);
+			return -1;
+		case ':':
+			return usage_error("vmon run", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("vmon run", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("vmon run", "unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel_path)
+		return usage_error("vmon run", "%s", "no kernel given: --kernel PATH is required");
+	return 0;
+}
+
+static int exit_status(enum vm_exit why)
+{
+	switch (why) {
+	case VM_EXIT_GUEST_RESET:
+		return EXIT_CLEAN;
+	case VM_EXIT_GUEST_CRASH:
+		return EXIT_CRASH;
+	case VM_EXIT_HOST_STOP:
+		return EXIT_HOST;
+	default:
+		return EXIT_VMM;
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	enum vm_exit why;
+	struct vm vm;
+	int ret;
+
+	vm_config_defaults(&cfg);
+	ret = parse_run_args(argc, argv, &cfg);
+	if (ret)
+		return ret < 0 ? EXIT_CLEAN : ret;
+	ret = vm_create(&vm, &cfg);
+	if (ret) {
+		vm_destroy(&vm);
+		return EXIT_VMM;
+	}
+	why = vm_run(&vm);
+	if (why == VM_EXIT_GUEST_RESET || why == VM_EXIT_HOST_STOP)
+		log_info("%s", vm.exit_msg);
+	else
+		log_err("%s", vm.exit_msg[0] ? vm.exit_msg : "VM stopped for an unknown reason");
+	if (cfg.stats) {
+		struct vcpu_stats *s = calloc(vm.nr_vcpus, sizeof(*s));
+
+		for (unsigned i = 0; s && i < vm.nr_vcpus; i++)
+			s[i] = vm.vcpus[i].stats;
+		if (s)
+			stats_print(stderr, s, vm.nr_vcpus, &vm.pio, &vm.mmio,
+				    (double)(vm.end_ns - vm.start_ns) / 1e9);
+		free(s);
+	}
+	vm_destroy(&vm);
+	return exit_status(why);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	const char *path = "/dev/kvm";
+	struct kvm_cpuid2 *cpuid;
+	struct host_info hi;
+	int fd;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		puts("Usage: vmon info [--kvm-device PATH]\n\n"
+		     "Describe the host's KVM: backend (hardware VMX/SVM or PVM), API version,\n"
+		     "vCPU limit, the hypervisor signature guests see, and whether a stock\n"
+		     "Linux guest can boot here. Exit status 1 if KVM cannot be opened.");
+		return EXIT_CLEAN;
+	}
+	if (argc > 2 && !strcmp(argv[1], "--kvm-device"))
+		path = argv[2];
+	else if (argc > 1)
+		return usage_error("vmon info", "unexpected argument '%s'", argv[1]);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		log_err("cannot open %s: %s", path, strerror(errno));
+		return EXIT_VMM;
+	}
+	cpuid = cpu_supported_cpuid(fd);
+	host_probe(fd, cpuid, &hi);
+	printf("kvm device:      %s\n", path);
+	printf("backend:         %s\n", host_kind_describe(hi.kind));
+	printf("api version:     %d\n", hi.api_version);
+	printf("max vCPUs:       %d\n", hi.max_vcpus);
+	printf("guest signature: %s\n", hi.cpuid_sig[0] ? hi.cpuid_sig : "(none)");
+	printf("linux guests:    %s\n",
+	       host_linux_caveat(hi.kind) ? host_linux_caveat(hi.kind) : "supported");
+	free(cpuid);
+	close(fd);
+	return EXIT_CLEAN;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("vmon", "%s", "missing command");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(usage_main, stdout);
+		return EXIT_CLEAN;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		puts("vmon " VMON_VERSION);
+		return EXIT_CLEAN;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return cmd_info(argc - 1, argv + 1);
+	return usage_error("vmon", "unknown command '%s'", argv[1]);
+}

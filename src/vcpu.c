@@ -1,0 +1,225 @@
+/*
+ * vcpu.c: vCPU lifecycle and the KVM_RUN exit loop (see vcpu.h).
+ *
+ * Every exit to user space is a world switch; the loop keeps the work per
+ * exit to one bus lookup and one device call, and counts each exit.
+ */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vm.h"
+
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
+{
+	void *run;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		int err = errno;
+
+		log_err("KVM_CREATE_VCPU %u: %s", id, strerror(err));
+		return -err;
+	}
+	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED) {
+		int err = errno;
+
+		log_err("vCPU %u: mmap of kvm_run: %s", id, strerror(err));
+		close(v->fd);
+		v->fd = -1;
+		return -err;
+	}
+	v->run = run;
+	v->run_size = vm->run_size;
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* Pairs with KVM_RUN's check of immediate_exit on entry. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (v->thread_started)
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+static void vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	uint8_t *data = (uint8_t *)r + r->io.data_offset;
+	int is_write = r->io.direction == KVM_EXIT_IO_OUT;
+	const struct bus *b = &v->vm->pio;
+
+	/* String I/O (rep ins/outs) arrives as count consecutive items. */
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
+		int idx = bus_access(b, r->io.port, data, r->io.size, is_write);
+
+		if (idx >= 0) {
+			v->stats.pio[idx]++;
+			continue;
+		}
+		v->stats.pio_unclaimed++;
+		if (!is_write)
+			memset(data, 0xff, r->io.size); /* nothing answers: bus floats high */
+		if (idx != -ENOENT)
+			log_warn("vCPU %u: port 0x%x: device error %d", v->id, r->io.port, idx);
+	}
+}
+
+static void vcpu_handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	int idx;
+
+	if (r->mmio.len > sizeof(r->mmio.data)) {
+		v->stats.mmio_unclaimed++;
+		return;
+	}
+	idx = bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
+			 r->mmio.is_write);
+	if (idx >= 0) {
+		v->stats.mmio[idx]++;
+		return;
+	}
+	/* A wild access is guest misbehaviour: answer all-ones, count it, go on. */
+	v->stats.mmio_unclaimed++;
+	if (!r->mmio.is_write)
+		memset(r->mmio.data, 0xff, r->mmio.len);
+	if (v->stats.mmio_unclaimed == 1)
+		log_warn("vCPU %u: %s of unclaimed MMIO at 0x%llx (further ones are only counted)",
+			 v->id, r->mmio.is_write ? "write" : "read",
+			 (unsigned long long)r->mmio.phys_addr);
+}
+
+/* Describe where the vCPU is, for crash messages. */
+static uint64_t vcpu_rip(struct vcpu *v)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return 0;
+	return regs.rip;
+}
+
+static void vcpu_internal_error(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	const char *why;
+
+	switch (r->internal.suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		why = "KVM could not emulate a guest instruction";
+		break;
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		why = "exception while delivering an exception";
+		break;
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		why = "exception during event delivery";
+		break;
+	default:
+		why = "KVM internal error";
+		break;
+	}
+	vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH, "guest crashed: %s (suberror %u) on vCPU %u at rip=0x%" PRIx64 "%s",
+			why, r->internal.suberror, v->id, vcpu_rip(v),
+			v->vm->host.kind == HOST_KVM_PVM ? " [host KVM is PVM, see `vmon info`]" : "");
+}
+
+static void vcpu_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(v->vm, VM_EXIT_GUEST_RESET, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(v->vm, VM_EXIT_GUEST_RESET, "guest reset");
+		break;
+	default:
+		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH, "guest crashed (system event %u) on vCPU %u",
+				v->run->system_event.type, v->id);
+		break;
+	}
+}
+
+/* Handle one exit; returns 0 to keep running. */
+static int vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+
+	stats_count_exit(&v->stats, r->exit_reason);
+	switch (r->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(v);
+		return 0;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(v);
+		return 0;
+	case KVM_EXIT_INTR:
+		return 0;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; vmon always has one. Treat as a wait. */
+		return 0;
+	case KVM_EXIT_SHUTDOWN:
+		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH,
+				"guest crashed: triple fault (shutdown) on vCPU %u at rip=0x%" PRIx64,
+				v->id, vcpu_rip(v));
+		return -1;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vcpu_system_event(v);
+		return -1;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_internal_error(v);
+		return -1;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH,
+				"guest crashed: VM entry failed on vCPU %u (hardware reason 0x%llx)", v->id,
+				(unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+		return -1;
+	default:
+		vm_request_stop(v->vm, VM_EXIT_VMM_ERROR, "vCPU %u: unexpected KVM exit %u (%s)",
+				v->id, r->exit_reason, stats_exit_name(r->exit_reason));
+		return -1;
+	}
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	while (!atomic_load(&vm->stopping)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->stats.eintr++;
+				continue;
+			}
+			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "vCPU %u: KVM_RUN: %s", v->id,
+					strerror(errno));
+			break;
+		}
+		if (vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}

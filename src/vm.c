@@ -1,0 +1,587 @@
+/*
+ * vm.c: VM creation, the run/stop protocol and teardown (see vm.h).
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/mptable.h"
+#include "console.h"
+#include "log.h"
+
+#define KVM_API_VERSION_EXPECTED 12 /* Documentation/virt/kvm/api.rst */
+/* Three pages in the PCI hole that VMX needs for real mode (api.rst, KVM_SET_TSS_ADDR). */
+#define VM_TSS_ADDR         0xfffbd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define VM_PORT_POST        0x80 /* POST diagnostic port: Linux's io_delay writes it */
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void vm_config_defaults(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mem_bytes = 256ULL << 20;
+	c->ncpus = 1;
+	c->cmdline = "console=ttyS0 reboot=k panic=1";
+	c->kvm_path = "/dev/kvm";
+	c->console_in_fd = STDIN_FILENO;
+	c->console_out_fd = STDOUT_FILENO;
+}
+
+static uint64_t vm_host_ram(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+}
+
+int vm_config_validate(const struct vm_config *c)
+{
+	uint64_t host = vm_host_ram();
+
+	if (!c->kernel_path || !*c->kernel_path) {
+		log_err("no kernel given (--kernel PATH)");
+		return -EINVAL;
+	}
+	if (c->mem_bytes < VM_MIN_MEM) {
+		log_err("--mem %" PRIu64 " KiB is too small: a guest needs at least %llu MiB",
+			c->mem_bytes >> 10, VM_MIN_MEM >> 20);
+		return -EINVAL;
+	}
+	if (c->mem_bytes & 0xfff) {
+		log_err("--mem must be a multiple of 4 KiB");
+		return -EINVAL;
+	}
+	if (host && c->mem_bytes > host) {
+		log_err("--mem %" PRIu64 " MiB is more than this host's RAM (%" PRIu64 " MiB)",
+			c->mem_bytes >> 20, host >> 20);
+		return -EINVAL;
+	}
+	if (c->ncpus < 1 || c->ncpus > VM_MAX_CPUS) {
+		log_err("--cpus %u is out of range: 1 to %d", c->ncpus, VM_MAX_CPUS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read a whole regular file; refuses directories and files over max bytes. */
+static int vm_read_file(const char *what, const char *path, uint64_t max, uint8_t **buf,
+			size_t *len)
+{
+	struct stat st;
+	size_t done = 0;
+	uint8_t *p;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		log_err("cannot open %s '%s': %s", what, path, strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_err("%s '%s' is not a regular file", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		log_err("%s '%s' (%" PRIu64 " MiB) is larger than guest RAM (%" PRIu64 " MiB): "
+			"raise --mem", what, path, (uint64_t)st.st_size >> 20, max >> 20);
+		close(fd);
+		return -EFBIG;
+	}
+	p = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + done, (size_t)st.st_size - done);
+
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			log_err("reading %s '%s': %s", what, path, strerror(err));
+			free(p);
+			close(fd);
+			return -err;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*buf = p;
+	*len = done;
+	return 0;
+}
+
+static int vm_irq_line(void *ctx, unsigned gsi, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+static void vm_kbd_reset(void *ctx)
+{
+	vm_request_stop(ctx, VM_EXIT_GUEST_RESET, "guest reset (keyboard controller)");
+}
+
+void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...)
+{
+	int expected = VM_EXIT_NONE;
+	uint64_t one = 1;
+	va_list ap;
+
+	if (!atomic_compare_exchange_strong(&vm->exit_reason, &expected, (int)why))
+		return;
+	vm->end_ns = vm_now_ns();
+	vm->exit_msg[0] = '\0';
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(vm->exit_msg, sizeof(vm->exit_msg), fmt, ap);
+		va_end(ap);
+	}
+	/* Wake the main loop, which stops the other vCPUs. */
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
+		log_err("cannot signal VM stop: %s", strerror(errno));
+}
+
+static int vm_open_kvm(struct vm *vm)
+{
+	int version;
+
+	vm->kvm_fd = open(vm->cfg.kvm_path, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = errno;
+
+		if (err == ENOENT)
+			log_err("%s does not exist: KVM is not available on this host (load kvm_intel "
+				"or kvm_amd, or enable nested virtualization for this VM)",
+				vm->cfg.kvm_path);
+		else if (err == EACCES || err == EPERM)
+			log_err("no permission to open %s: run as root or join the 'kvm' group",
+				vm->cfg.kvm_path);
+		else
+			log_err("cannot open %s: %s", vm->cfg.kvm_path, strerror(err));
+		return -err;
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION_EXPECTED) {
+		log_err("%s is not a KVM device (KVM_GET_API_VERSION gave %d, want %d)",
+			vm->cfg.kvm_path, version, KVM_API_VERSION_EXPECTED);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int vm_check_caps(struct vm *vm)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	};
+
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
+			log_err("host KVM lacks %s, which vmon needs", need[i].name);
+			return -ENOTSUP;
+		}
+	}
+	if ((int)vm->cfg.ncpus > vm->host.max_vcpus) {
+		log_err("--cpus %u: this host's KVM allows at most %d vCPUs", vm->cfg.ncpus,
+			vm->host.max_vcpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm)
+{
+	int ret = gmem_init_x86(&vm->mem, vm->cfg.mem_bytes);
+
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = vm->mem.region[i].gpa,
+			.memory_size = vm->mem.region[i].size,
+			.userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			ret = -errno;
+			log_err("KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int vm_setup_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	/* Real mode support pages for VMX; harmless (and sometimes refused) elsewhere. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_ADDR) < 0)
+		log_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	{
+		uint64_t idmap = VM_IDENTITY_MAP_ADDR;
+
+		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+			log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)", strerror(errno));
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		log_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		log_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int vm_map(struct bus *b, uint64_t base, uint64_t len, const struct bus_dev_ops *ops,
+		  void *dev, const char *name)
+{
+	int ret = bus_map(b, base, len, ops, dev, name);
+
+	if (ret)
+		log_err("cannot map %s at %s 0x%" PRIx64 "+%" PRIu64 ": %s", name, b->name, base, len,
+			strerror(-ret));
+	return ret;
+}
+
+static const struct bus_dev_ops vm_post_ops = {
+	.kind = "post-port",
+	.read = bus_nop_read,
+	.write = bus_nop_write,
+};
+
+static int vm_setup_devices(struct vm *vm)
+{
+	struct irq_line com1 = { .set = vm_irq_line, .ctx = vm, .gsi = UART_COM1_IRQ };
+	int ret;
+
+	/* All three or none, so vm_destroy knows what to tear down. */
+	ret = uart_init(&vm->serial0, &com1, vm->cfg.console_out_fd, vm->rx_space_efd);
+	if (ret)
+		return ret;
+	ret = i8042_init(&vm->kbd, vm_kbd_reset, vm);
+	if (ret) {
+		uart_destroy(&vm->serial0);
+		return ret;
+	}
+	ret = rtc_init(&vm->rtc);
+	if (ret) {
+		uart_destroy(&vm->serial0);
+		i8042_destroy(&vm->kbd);
+		return ret;
+	}
+	vm->devices_inited = 1;
+	ret = vm_map(&vm->pio, UART_COM1_BASE, UART_NR_PORTS, &uart_ops, &vm->serial0, "serial0");
+	if (!ret)
+		ret = vm_map(&vm->pio, I8042_DATA_PORT, 1, &i8042_ops, &vm->kbd, "i8042-data");
+	if (!ret)
+		ret = vm_map(&vm->pio, I8042_COMMAND_PORT, 1, &i8042_command_ops, &vm->kbd, "i8042-cmd");
+	if (!ret)
+		ret = vm_map(&vm->pio, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, &vm->rtc, "rtc");
+	if (!ret)
+		ret = vm_map(&vm->pio, VM_PORT_POST, 1, &vm_post_ops, NULL, "post");
+	return ret;
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+	struct boot_images img = { .cmdline = vm->cfg.cmdline, .prefer_elf64 = vm->cfg.elf64_entry };
+	uint8_t *kernel = NULL, *initrd = NULL;
+	uint8_t mpt[4096];
+	int ret, n;
+
+	ret = vm_read_file("kernel", vm->cfg.kernel_path, vm->mem.ram_size, &kernel, &img.kernel_len);
+	if (!ret && vm->cfg.initrd_path)
+		ret = vm_read_file("initrd", vm->cfg.initrd_path, vm->mem.ram_size, &initrd,
+				   &img.initrd_len);
+	if (ret)
+		goto out;
+	img.kernel = kernel;
+	img.initrd = initrd;
+	ret = boot_load(&vm->mem, &img, &vm->boot); /* logs its own one-line reason */
+	if (ret)
+		goto out;
+	n = mptable_build(mpt, sizeof(mpt), BOOT_EBDA_START, vm->cfg.ncpus);
+	if (n < 0 || (size_t)n > 0xa0000 - BOOT_EBDA_START) {
+		log_err("MP table for %u CPUs does not fit in the EBDA", vm->cfg.ncpus);
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = gmem_write(&vm->mem, BOOT_EBDA_START, mpt, (size_t)n);
+	log_info("kernel %s: %s, entry 0x%" PRIx64 ", initrd %zu KiB", vm->cfg.kernel_path,
+		 boot_format_name(vm->boot.format), vm->boot.entry, img.initrd_len >> 10);
+out:
+	free(kernel);
+	free(initrd);
+	return ret;
+}
+
+static int vm_setup_vcpus(struct vm *vm)
+{
+	int ret;
+
+	vm->vcpus = calloc(vm->cfg.ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
+		ret = vcpu_create(&vm->vcpus[i], vm, i);
+		if (ret)
+			return ret;
+		vm->nr_vcpus++;
+		/* All vCPU state is set here, before any runs, so a SIPI is never overwritten. */
+		ret = cpu_init(vm->vcpus[i].fd, vm->cpuid, i, vm->cfg.ncpus);
+		if (ret)
+			return ret;
+	}
+	return cpu_set_boot_regs(vm->vcpus[0].fd, &vm->boot);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->rx_space_efd = -1;
+	atomic_init(&vm->exit_reason, VM_EXIT_NONE);
+	atomic_init(&vm->stopping, 0);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	ret = vm_config_validate(cfg);
+	if (ret)
+		return ret;
+	ret = vm_open_kvm(vm);
+	if (ret)
+		return ret;
+	vm->cpuid = cpu_supported_cpuid(vm->kvm_fd);
+	if (!vm->cpuid)
+		return -EIO;
+	host_probe(vm->kvm_fd, vm->cpuid, &vm->host);
+	ret = vm_check_caps(vm);
+	if (ret)
+		return ret;
+	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		ret = -errno;
+		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->rx_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0 || vm->rx_space_efd < 0)
+		return -errno;
+
+	ret = vm_setup_memory(vm);
+	if (!ret)
+		ret = vm_setup_irqchip(vm);
+	if (!ret)
+		ret = vm_setup_devices(vm);
+	if (!ret)
+		ret = vm_load_kernel(vm);
+	if (!ret)
+		ret = vm_setup_vcpus(vm);
+	if (!ret && vm->boot.format != BOOT_FMT_ELF64 && host_linux_caveat(vm->host.kind))
+		log_warn("%s", host_linux_caveat(vm->host.kind));
+	return ret;
+}
+
+static void vm_kick_handler(int sig)
+{
+	(void)sig; /* only to interrupt KVM_RUN */
+}
+
+static void vm_stop_signal(int sig)
+{
+	(void)sig; /* handled by the signalfd-free poll below: see vm_run */
+}
+
+/* Feed console input to the UART; returns 1 when the user asked to quit. */
+static int vm_console_input(struct vm *vm, struct console *con, int *in_open)
+{
+	uint8_t in[64], out[2 * sizeof(in)];
+	size_t room = uart_rx_room(&vm->serial0), consumed, off = 0;
+	ssize_t n;
+
+	if (room > sizeof(in))
+		room = sizeof(in);
+	n = read(con->in_fd, in, room);
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*in_open = 0; /* EOF: the guest keeps running without input */
+		return 0;
+	}
+	while (off < (size_t)n) {
+		enum console_cmd cmd;
+		size_t o = console_filter(con, in + off, (size_t)n - off, &consumed, out, &cmd);
+
+		uart_rx_push(&vm->serial0, out, o); /* room was checked: escapes at most double */
+		off += consumed;
+		if (cmd == CONSOLE_CMD_QUIT) {
+			vm_request_stop(vm, VM_EXIT_HOST_STOP, "stopped from the console (Ctrl-A x)");
+			return 1;
+		}
+		if (cmd == CONSOLE_CMD_HELP) {
+			static const char help[] = "\r\nvmon: Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A, "
+						   "Ctrl-A h this help\r\n";
+			if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+/* Main-thread loop: console input until the VM stops or a signal arrives. */
+static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *waitmask)
+{
+	int in_open = con->in_fd >= 0;
+	uint64_t drain;
+
+	while (atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
+		struct pollfd p[3] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			{ .fd = vm->rx_space_efd, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },
+		};
+		int r;
+
+		if (in_open && uart_rx_room(&vm->serial0) > 0)
+			p[2].fd = con->in_fd;
+		r = ppoll(p, 3, NULL, waitmask);
+		if (r < 0) {
+			if (errno == EINTR) {
+				/* SIGINT/SIGTERM/SIGHUP are only unblocked inside ppoll. */
+				vm_request_stop(vm, VM_EXIT_HOST_STOP, "stopped by a signal");
+				break;
+			}
+			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents && read(vm->rx_space_efd, &drain, sizeof(drain)) < 0)
+			continue;
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			vm_console_input(vm, con, &in_open);
+	}
+}
+
+enum vm_exit vm_run(struct vm *vm)
+{
+	struct sigaction kick = { .sa_handler = vm_kick_handler };
+	struct sigaction stop = { .sa_handler = vm_stop_signal };
+	sigset_t block, old;
+	struct console con;
+	int ret;
+
+	/* No SA_RESTART: the kick must make KVM_RUN return EINTR. */
+	sigemptyset(&kick.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &kick, NULL);
+	sigemptyset(&stop.sa_mask);
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGHUP, &stop, NULL);
+	/* vCPU threads inherit this mask: stop signals go to the main thread only. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+
+	ret = console_open(&con, vm->cfg.console_in_fd);
+	if (ret)
+		log_warn("console: cannot set raw mode: %s", strerror(-ret));
+	vm->start_ns = vm_now_ns();
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (ret) {
+			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "cannot start vCPU thread %u: %s", i,
+					strerror(ret));
+			break;
+		}
+		vm->vcpus[i].thread_started = 1;
+	}
+	{
+		sigset_t waitmask = old;
+
+		sigdelset(&waitmask, SIGINT);
+		sigdelset(&waitmask, SIGTERM);
+		sigdelset(&waitmask, SIGHUP);
+		vm_main_loop(vm, &con, &waitmask);
+	}
+	atomic_store(&vm->stopping, 1);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+		vm->vcpus[i].thread_started = 0;
+	}
+	console_close(&con);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!vm->end_ns)
+		vm->end_ns = vm_now_ns();
+	return (enum vm_exit)atomic_load(&vm->exit_reason);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	if (vm->devices_inited) {
+		uart_destroy(&vm->serial0);
+		i8042_destroy(&vm->kbd);
+		rtc_destroy(&vm->rtc);
+		vm->devices_inited = 0;
+	}
+	gmem_free(&vm->mem);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	if (vm->rx_space_efd >= 0)
+		close(vm->rx_space_efd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->stop_efd = vm->rx_space_efd = vm->vm_fd = vm->kvm_fd = -1;
+}

@@ -1,0 +1,109 @@
+/*
+ * vm.h: one virtual machine: its configuration, KVM handles, guest memory,
+ * buses, devices and vCPUs. Everything a VM needs hangs off struct vm, so
+ * two VMs can live in one process.
+ *
+ * Owns: VM creation (KVM VM, memory slots, in-kernel irqchip and PIT,
+ * devices, kernel loading, MP table), the run/stop protocol and teardown.
+ *
+ * Threads: the caller of vm_run (the main thread) runs the console loop
+ * and joins vCPU threads; vCPU threads run vcpu_thread. Shared state:
+ *   - exit_reason/stopping: atomics; the first vm_request_stop wins.
+ *   - devices: each has its own mutex.
+ * Lock order: a device mutex is a leaf; nothing is taken while holding one,
+ * and device callbacks that stop the VM (i8042 reset) run after unlocking.
+ */
+#ifndef VMON_VM_H
+#define VMON_VM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "arch/x86/boot.h"
+#include "arch/x86/host.h"
+#include "bus.h"
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#include "devices/uart16550.h"
+#include "gmem.h"
+#include "vcpu.h"
+
+#define VM_MIN_MEM   (2ULL << 20)    /* room for boot structures and a tiny guest */
+#define VM_MAX_CPUS  254             /* MP table: 8-bit APIC IDs, IOAPIC takes one */
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path;  /* NULL: none */
+	const char *cmdline;      /* never NULL after vm_config_defaults */
+	uint64_t mem_bytes;
+	unsigned ncpus;
+	int stats;                /* print exit statistics at exit */
+	int elf64_entry;          /* ignore a PVH note, use the ELF 64-bit entry */
+	const char *kvm_path;     /* "/dev/kvm" unless overridden */
+	int console_in_fd;        /* stdin, or -1 for no input */
+	int console_out_fd;       /* stdout */
+};
+
+/* Why the VM stopped; maps to vmon's exit status in main.c. */
+enum vm_exit {
+	VM_EXIT_NONE = 0,
+	VM_EXIT_GUEST_RESET,   /* guest reset/reboot: a clean end (reboot=k) */
+	VM_EXIT_GUEST_CRASH,   /* triple fault, KVM internal/emulation error */
+	VM_EXIT_HOST_STOP,     /* Ctrl-A x, SIGINT/SIGTERM */
+	VM_EXIT_VMM_ERROR,     /* vmon itself failed while running */
+};
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	struct host_info host;
+	struct kvm_cpuid2 *cpuid;
+	struct gmem mem;
+	struct bus pio, mmio;
+	struct boot_info boot;
+
+	struct uart serial0;
+	struct i8042 kbd;
+	struct rtc rtc;
+	int devices_inited;
+
+	struct vcpu *vcpus;
+	unsigned nr_vcpus;
+
+	atomic_int exit_reason;   /* enum vm_exit, first writer wins */
+	atomic_int stopping;      /* vCPUs must leave KVM_RUN */
+	char exit_msg[256];       /* written by the winner of exit_reason */
+	int stop_efd;             /* eventfd: wakes the main loop to stop */
+	int rx_space_efd;         /* eventfd: the UART has room for input again */
+	uint64_t start_ns, end_ns;
+};
+
+/* Fill defaults (kvm_path, cmdline, fds). */
+void vm_config_defaults(struct vm_config *c);
+
+/*
+ * Check a configuration before anything is created; logs one line naming
+ * the problem. Returns 0 or -EINVAL.
+ */
+int vm_config_validate(const struct vm_config *c);
+
+/* Build the VM (nothing runs yet). 0 or -errno, logged. vm_destroy after either. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Run until the guest or the host stops it; returns why. */
+enum vm_exit vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/*
+ * Ask the VM to stop (any thread). The first caller's reason and message
+ * are kept; later calls are ignored. fmt may be NULL.
+ */
+__attribute__((format(printf, 3, 4)))
+void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
+
+/* Monotonic nanoseconds. */
+uint64_t vm_now_ns(void);
+
+#endif
