@@ -190,8 +190,10 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_VMM;
 	}
 	why = vm_run(&vm);
-	if (why == VM_EXIT_GUEST_RESET || why == VM_EXIT_HOST_STOP)
+	if (why == VM_EXIT_GUEST_RESET)
 		log_info("%s", vm.exit_msg);
+	else if (why == VM_EXIT_HOST_STOP)
+		log_warn("%s", vm.exit_msg);
 	else
 		log_err("%s", vm.exit_msg[0] ? vm.exit_msg : "VM stopped for an unknown reason");
 	if (cfg.stats) {

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# tests/host/run.sh: host tests. vmon (ASan+UBSan build) runs the tiny guests in
+# guests/hosttest/ on this machine's /dev/kvm and the checks below assert on what
+# the guests print, on vmon's exit status and on its --stats counters. Error
+# cases (bad input, no KVM) need no KVM. Ends with "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+VMON=${VMON:-build/vmon.san}
+G=build/guests
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+pass=0 fail=0 skip=0
+have_kvm=0
+[ -r /dev/kvm ] && [ -w /dev/kvm ] && have_kvm=1
+
+ok()   { echo "ok   $1"; pass=$((pass + 1)); }
+bad()  { echo "FAIL $1: $2"; fail=$((fail + 1)); sed 's/^/     | /' "$T/out" "$T/err" | head -40; }
+skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+
+# vm NAME [vmon run args...]: run with stdin from $T/in (empty unless set), 30 s cap.
+vm() {
+	local name=$1; shift
+	timeout 30 "$VMON" run "$@" <"${IN:-/dev/null}" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+want() { # NAME RC PATTERN-IN-STDOUT [PATTERN-IN-STDERR]
+	local name=$1 wrc=$2 pout=$3 perr=${4:-}
+	if [ "$rc" != "$wrc" ]; then bad "$name" "exit status $rc, want $wrc"; return 1; fi
+	if [ -n "$pout" ] && ! grep -qE -- "$pout" "$T/out"; then bad "$name" "stdout lacks /$pout/"; return 1; fi
+	if [ -n "$perr" ] && ! grep -qE -- "$perr" "$T/err"; then bad "$name" "stderr lacks /$perr/"; return 1; fi
+	if grep -qE 'Sanitizer|runtime error' "$T/err"; then bad "$name" "sanitizer report"; return 1; fi
+	return 0
+}
+# stat DEVICE: the access count --stats printed for a device row.
+stat() { awk -v d="$1" '$1 ~ /^(pio|mmio)$/ && $2 == d { print $(NF-1) }' "$T/err" | head -1; }
+
+kvm_case() { # skip when there is no KVM
+	if [ $have_kvm = 0 ]; then skip "$1" "/dev/kvm is absent or not accessible"; return 1; fi
+	return 0
+}
+
+# ---- guests that must pass
+if kvm_case hello; then
+	vm hello -k $G/hello.elf --mem 4M
+	want hello 0 '^PASS hello$' && ok hello
+fi
+
+if kvm_case dispatch; then
+	vm dispatch -k $G/dispatch.elf --mem 4M --stats
+	if want dispatch 0 '^PASS dispatch$' 'exit statistics'; then
+		post=$(stat post); wild=$(awk '$1=="mmio" && $2=="(unclaimed)" {print $3}' "$T/err")
+		if [ "$post" = 1000 ] && [ "$wild" = 100 ]; then ok "dispatch (post=$post, unclaimed mmio=$wild)"
+		else bad dispatch "stats: post=$post (want 1000), unclaimed mmio=$wild (want 100)"; fi
+	fi
+fi
+
+for mib in 64 3584; do
+	if kvm_case "memmap-${mib}M"; then
+		vm memmap -k $G/memmap.elf --mem ${mib}M --cmdline "expect_mib=$mib"
+		if want "memmap-${mib}M" 0 '^PASS memmap$'; then
+			if [ $mib -gt 3072 ] && ! grep -q '^e820: 0x100000000-0x11fffffff ram' "$T/out"; then
+				bad "memmap-${mib}M" "no RAM above 4 GiB in the e820 map"
+			else ok "memmap-${mib}M"; fi
+		fi
+	fi
+done
+
+if kvm_case hlt; then
+	vm hlt -k $G/hlt.elf --mem 4M --stats
+	if want hlt 0 '^PASS hlt$'; then
+		if grep -q ' hlt [0-9]' "$T/err"; then bad hlt "HLT reached user space; the in-kernel LAPIC should handle it"
+		else ok "hlt (woken by the LAPIC timer, no HLT exits)"; fi
+	fi
+fi
+
+for n in 1 2 4; do
+	if kvm_case "smp-$n"; then
+		vm smp -k $G/smp.elf --mem 4M --cpus $n
+		want "smp-$n" 0 "^PASS smp cpus=$n\$" && ok "smp-$n"
+	fi
+done
+
+if kvm_case console-input; then
+	printf 'hello world\n' >"$T/in"
+	IN=$T/in vm echo -k $G/echo.elf --mem 4M
+	want console-input 0 '^PASS echo hello world$' && ok console-input
+fi
+
+# ---- guests and hosts that must stop with a given status
+if kvm_case triple-fault; then
+	vm triple -k $G/triple.elf --mem 4M
+	want triple-fault 3 '^triple: faulting now' 'triple fault' && ok "triple-fault (exit 3)"
+fi
+
+if kvm_case ctrl-a-x; then
+	printf 'ab\001x' >"$T/in"
+	IN=$T/in vm echo -k $G/echo.elf --mem 4M
+	want ctrl-a-x 4 '' 'Ctrl-A x' && ok "ctrl-a-x (exit 4)"
+fi
+
+if kvm_case sigterm; then
+	mkfifo "$T/fifo"
+	sleep 10 >"$T/fifo" &
+	holder=$!
+	timeout 30 "$VMON" run -k $G/echo.elf --mem 4M <"$T/fifo" >"$T/out" 2>"$T/err" &
+	pid=$!
+	for _ in $(seq 50); do grep -q 'echo: ready' "$T/out" && break; sleep 0.1; done
+	kill -TERM $pid
+	wait $pid; rc=$?
+	kill $holder 2>/dev/null; wait $holder 2>/dev/null
+	want sigterm 4 'echo: ready' 'signal' && ok "sigterm (exit 4)"
+fi
+
+# ---- bad input: one clear line on stderr, non-zero status, no crash
+one_line() { # NAME RC PATTERN
+	if [ "$rc" != "$2" ]; then bad "$1" "exit status $rc, want $2"; return; fi
+	if ! grep -qE -- "$3" "$T/err"; then bad "$1" "stderr lacks /$3/"; return; fi
+	if grep -qE 'Sanitizer|runtime error' "$T/err"; then bad "$1" "sanitizer report"; return; fi
+	lines=$(grep -vc '^Try ' "$T/err")
+	if [ "$lines" != 1 ]; then bad "$1" "$lines lines of diagnostics, want 1"; return; fi
+	ok "$1"
+}
+head -c 4096 /dev/urandom >"$T/junk"
+vm bad-kernel -k "$T/junk";                       one_line bad-kernel-junk 1 'neither a bzImage'
+vm bad-kernel -k "$T/missing";                    one_line bad-kernel-missing 1 'cannot open kernel'
+vm bad-kernel -k "$T";                            one_line bad-kernel-directory 1 'not a regular file'
+vm mem0 -k $G/hello.elf --mem 0;                  one_line mem-0 1 'too small'
+vm memhuge -k $G/hello.elf --mem 100T;            one_line mem-absurd 1 "more than this host's RAM"
+vm memjunk -k $G/hello.elf --mem lots;            one_line mem-junk 2 'not a size'
+vm cpus0 -k $G/hello.elf --cpus 0;                one_line cpus-0 1 'out of range'
+vm cpus999 -k $G/hello.elf --cpus 999;            one_line cpus-999 1 'out of range'
+vm nokvm -k $G/hello.elf --kvm-device "$T/nokvm"; one_line no-kvm 1 'does not exist: KVM is not available'
+vm nokernel --mem 4M;                             one_line no-kernel 2 'kernel given'
+vm badopt -k $G/hello.elf --frobnicate;           one_line unknown-option 2 'unknown option'
+# A bzImage header claiming more setup sectors than the file has.
+python3 - "$T/trunc" <<'PY'
+import struct, sys
+b = bytearray(0x400)
+b[0x1f1] = 60                                  # setup_sects
+struct.pack_into('<H', b, 0x1fe, 0xaa55)
+b[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', b, 0x206, 0x020f)       # protocol 2.15
+b[0x211] = 1                                   # LOADED_HIGH
+struct.pack_into('<H', b, 0x236, 1)            # XLF_KERNEL_64
+open(sys.argv[1], 'wb').write(b)
+PY
+if kvm_case bzimage-truncated; then
+	vm trunc -k "$T/trunc" --mem 16M;         one_line bzimage-truncated 1 'truncated'
+fi
+if kvm_case kernel-too-big; then
+	vm big -k $G/memmap.elf --mem 2M;           one_line kernel-too-big 1 'outside guest RAM'
+	head -c $((3 << 20)) /dev/zero >"$T/initrd"
+	vm bigrd -k $G/hello.elf --mem 4M --initrd "$T/initrd"; one_line initrd-too-big 1 'initrd .* does not fit'
+fi
+
+echo "host tests: $pass passed, $fail failed, $skip skipped"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ]
