@@ -68,3 +68,4 @@ guest:
 
 clean:
 	rm -rf $(BUILD)
+include tests/fuzz/fuzz.mk

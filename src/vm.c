@@ -440,8 +440,12 @@ static int vm_console_input(struct vm *vm, struct console *con, int *in_open)
 	size_t room = uart_rx_room(&vm->serial0), consumed, off = 0;
 	ssize_t n;
 
+	/* Each byte read may become two (see UART_RX_WAKE_ROOM): read half the room. */
+	room /= 2;
 	if (room > sizeof(in))
 		room = sizeof(in);
+	if (!room)
+		return 0;
 	n = read(con->in_fd, in, room);
 	if (n <= 0) {
 		if (n == 0 || (errno != EINTR && errno != EAGAIN))
@@ -452,7 +456,7 @@ static int vm_console_input(struct vm *vm, struct console *con, int *in_open)
 		enum console_cmd cmd;
 		size_t o = console_filter(con, in + off, (size_t)n - off, &consumed, out, &cmd);
 
-		uart_rx_push(&vm->serial0, out, o); /* room was checked: escapes at most double */
+		uart_rx_push(&vm->serial0, out, o); /* fits: at most 2 bytes per byte read */
 		off += consumed;
 		if (cmd == CONSOLE_CMD_QUIT) {
 			vm_request_stop(vm, VM_EXIT_HOST_STOP, "stopped from the console (Ctrl-A x)");
@@ -482,7 +486,7 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 		};
 		int r;
 
-		if (in_open && uart_rx_room(&vm->serial0) > 0)
+		if (in_open && uart_rx_room(&vm->serial0) >= UART_RX_WAKE_ROOM)
 			p[2].fd = con->in_fd;
 		r = ppoll(p, 3, NULL, waitmask);
 		if (r < 0) {

@@ -108,21 +108,32 @@ static size_t uart_rx_push_locked(struct uart *u, const uint8_t *buf, size_t len
 	return n;
 }
 
+/*
+ * Room in the FIFO grew from old_count: wake the console thread if it just
+ * crossed UART_RX_WAKE_ROOM, the least room it reads stdin with. Lock held.
+ */
+static void uart_rx_space(struct uart *u, unsigned old_count)
+{
+	uint64_t one = 1;
+
+	if (u->rx_space_fd < 0 || UART_RX_FIFO - old_count >= UART_RX_WAKE_ROOM ||
+	    UART_RX_FIFO - u->rx_count < UART_RX_WAKE_ROOM)
+		return;
+	if (write(u->rx_space_fd, &one, sizeof(one)) < 0)
+		return; /* eventfd overflow is impossible at one write per crossing */
+}
+
 static uint8_t uart_rx_pop_locked(struct uart *u)
 {
+	unsigned old = u->rx_count;
 	uint8_t c;
 
 	if (!u->rx_count)
 		return 0;
 	c = u->rx[u->rx_head];
 	u->rx_head = (u->rx_head + 1) % UART_RX_FIFO;
-	if (u->rx_count-- == UART_RX_FIFO && u->rx_space_fd >= 0) {
-		uint64_t one = 1;
-
-		/* Tell the console thread it may read stdin again. */
-		if (write(u->rx_space_fd, &one, sizeof(one)) < 0)
-			return c;
-	}
+	u->rx_count--;
+	uart_rx_space(u, old);
 	return c;
 }
 
@@ -197,8 +208,11 @@ static void uart_write_reg(struct uart *u, unsigned reg, uint8_t v)
 	case REG_IIR: /* FCR */
 		u->fcr = v & (UART_FCR_ENABLE | 0xc0);
 		if (v & UART_FCR_CLEAR_RX) {
+			unsigned old = u->rx_count;
+
 			u->rx_head = 0;
 			u->rx_count = 0;
+			uart_rx_space(u, old);
 		}
 		break;
 	case REG_LCR:

@@ -23,12 +23,18 @@
 #define UART_COM1_IRQ  4
 #define UART_NR_PORTS  8
 #define UART_RX_FIFO   64 /* deeper than a 16550's 16 so pasted input flows */
+/*
+ * The console reads stdin only while at least this much room is free, since
+ * one input byte can become two (an unknown Ctrl-A escape passes both), and
+ * rx_space_fd fires when the room grows back to it.
+ */
+#define UART_RX_WAKE_ROOM 2
 
 struct uart {
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	int out_fd;          /* guest output goes here; -1 drops it */
-	int rx_space_fd;     /* eventfd written when the FIFO drains from full, or -1 */
+	int rx_space_fd;     /* eventfd written when room reaches UART_RX_WAKE_ROOM, or -1 */
 
 	uint8_t ier, lcr, mcr, lsr_err, msr_delta, scr, dll, dlm, fcr;
 	int thr_irq_pending; /* THR-empty interrupt latched, cleared by IIR read */

@@ -157,6 +157,10 @@ static int boot_place_initrd(const struct gmem *m, const struct boot_images *img
 	info->initrd_addr = 0;
 	if (!img->initrd)
 		return 0;
+	if (img->initrd_len == 0) {
+		log_warn("initrd is empty: booting without one");
+		return 0;
+	}
 	if (max_addr < top)
 		top = max_addr;
 	if (img->initrd_len > top || ((top - img->initrd_len) & ~0xfffULL) < kernel_end) {
@@ -236,13 +240,16 @@ static int boot_bzimage(const struct gmem *m, const struct boot_images *img, str
 	}
 	pm_len = img->kernel_len - pm_off;
 	/* The decompressor needs init_size bytes from where it ends up running. */
-	need = le64_get(k + HDR_PREF_ADDRESS) + le32_get(k + HDR_INIT_SIZE);
+	if (__builtin_add_overflow(le64_get(k + HDR_PREF_ADDRESS), le32_get(k + HDR_INIT_SIZE),
+				   &need))
+		need = UINT64_MAX; /* a wrapped claim cannot fit anywhere */
 	if (need < BOOT_HIGH_START + pm_len)
 		need = BOOT_HIGH_START + pm_len;
 	if (need > gmem_low_end(m)) {
 		log_err("kernel needs %" PRIu64 " MiB of guest RAM below 3 GiB to decompress; "
 			"the guest has %" PRIu64 " MiB there: raise --mem",
-			(need + (1 << 20) - 1) >> 20, gmem_low_end(m) >> 20);
+			need == UINT64_MAX ? need >> 20 : (need + (1 << 20) - 1) >> 20,
+			gmem_low_end(m) >> 20);
 		return -EFBIG;
 	}
 	if (gmem_write(m, BOOT_HIGH_START, k + pm_off, pm_len))
@@ -378,7 +385,7 @@ static int boot_pvh_start_info(const struct gmem *m, const struct boot_images *i
 	}
 	le32_put(si, HVM_START_MAGIC);
 	le32_put(si + 4, 1); /* version 1: has the memory map fields */
-	if (img->initrd) {
+	if (img->initrd && img->initrd_len) {
 		le64_put(mod, info->initrd_addr);
 		le64_put(mod + 8, img->initrd_len);
 		if (gmem_write(m, BOOT_PVH_MODLIST, mod, sizeof(mod)))

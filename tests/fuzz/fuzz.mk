@@ -1,0 +1,42 @@
+# tests/fuzz/fuzz.mk: libFuzzer harnesses for vmon's parsers of untrusted input.
+#
+# Included from the top-level Makefile (which may set BUILD); also usable on
+# its own from the repository root: make -f tests/fuzz/fuzz.mk fuzz-build.
+#   make fuzz-build   build $(FUZZ_OUT)/fuzz_{boot,virtq,uart} (clang, ASan+UBSan)
+#   make fuzz         run each for FUZZ_SECONDS (default 60) on a copy of
+#                     tests/fuzz/corpus/; ends "N passed, N failed[, N skipped]"
+# Every variable here starts with FUZZ_ so the including Makefile keeps its own.
+
+# Keep the including Makefile's default goal: nothing here should become it.
+FUZZ_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+FUZZ_CC     ?= clang
+FUZZ_OUT    ?= $(or $(BUILD),build)/fuzz
+FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -Itests/fuzz \
+               -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+FUZZ_LDLIBS := -lpthread
+
+# vmon sources each harness links: the parser under test and what it calls.
+FUZZ_SRCS_boot  := src/log.c src/gmem.c src/arch/x86/boot.c
+FUZZ_SRCS_virtq := src/log.c src/gmem.c src/virtio/virtq.c
+FUZZ_SRCS_uart  := src/log.c src/bus.c src/devices/uart16550.c
+FUZZ_NAMES := boot virtq uart
+FUZZ_BINS  := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_DEPS  := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_SRCS_$(n)))) \
+              $(shell find src -name '*.h') tests/fuzz/fuzz.h tests/fuzz/fuzz.mk
+
+.PHONY: fuzz-build fuzz
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BINS): $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LDLIBS)
+
+# run.sh checks for clang and libFuzzer first (SKIP without them), then
+# builds through this file and runs; the checked-in corpus is never written.
+fuzz:
+	@FUZZ_CC='$(FUZZ_CC)' FUZZ_OUT='$(FUZZ_OUT)' MAKE='$(MAKE)' tests/fuzz/run.sh
+
+.DEFAULT_GOAL := $(FUZZ_SAVED_GOAL)

@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""tests/fuzz/make-seeds.py: write the seed corpora in tests/fuzz/corpus/<name>/
+and the known-bug reproducers in tests/fuzz/crashers/<name>/.
+
+Each seed is a small input in the layout its harness documents (the comment
+at the top of tests/fuzz/fuzz_<name>.c): valid kernels, rings and register
+sequences, plus hostile inputs that must take a documented error path. No seed
+may crash its harness. A crasher is a minimal input that does crash it today
+because of a bug in src/; once the bug is fixed, move it from *_crashers() to
+*_seeds() so it stays a regression input.
+Deterministic; rerun after changing a harness's input layout, then check in
+the result. Usage: tests/fuzz/make-seeds.py [--check]  (--check: exit 1 if the
+checked-in files differ from what this script writes).
+"""
+import os
+import shutil
+import struct
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u16(v):
+    return struct.pack("<H", v)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+# ---- boot: header + command line + initrd + kernel (see fuzz_boot.c) -------
+
+B_INITRD, B_PREFER64, B_LONG_CMDLINE = 1, 2, 4
+
+
+def boot_input(kernel, cmdline=b"", initrd=None, flags=0, pad=0):
+    if initrd is not None:
+        flags |= B_INITRD
+    rd = initrd or b""
+    return bytes([flags]) + u16(len(cmdline)) + u32(len(rd)) + bytes([pad]) + cmdline + rd + kernel
+
+
+def bzimage(setup_sects=1, version=0x020C, xloadflags=1, loadflags=0x01, cmdline_size=2047,
+            initrd_addr_max=0x37FFFFFF, pref_address=0x1000000, init_size=0x200000,
+            jump=0x6A, payload=512):
+    """A bzImage per Linux Documentation/x86/boot.rst, protocol 2.12 fields."""
+    sects = setup_sects or 4  # 0 means 4
+    k = bytearray((sects + 1) * 512 + payload)
+
+    def put(off, data):
+        k[off:off + len(data)] = data
+
+    k[0x1F1] = setup_sects
+    put(0x1FE, u16(0xAA55))      # boot_flag
+    put(0x200, bytes([0xEB, jump]))  # jump; header ends at 0x202 + jump
+    put(0x202, b"HdrS")
+    put(0x206, u16(version))
+    k[0x211] = loadflags
+    put(0x22C, u32(initrd_addr_max))
+    put(0x230, u32(0x200000))    # kernel_alignment
+    k[0x234] = 1                 # relocatable_kernel
+    put(0x236, u16(xloadflags))  # XLF_KERNEL_64
+    put(0x238, u32(cmdline_size))
+    put(0x258, u64(pref_address))
+    put(0x260, u32(init_size))
+    for i in range(payload):     # protected-mode code: any recognisable bytes
+        k[(sects + 1) * 512 + i] = (i * 7 + 3) & 0xFF
+    return bytes(k)
+
+
+PT_LOAD, PT_NOTE = 1, 4
+
+
+def elf_note(name, ntype, desc):
+    n = name + b"\0"
+    return (u32(len(n)) + u32(len(desc)) + u32(ntype) + n + b"\0" * (-len(n) % 4) +
+            desc + b"\0" * (-len(desc) % 4))
+
+
+def elf64(entry, segments):
+    """ELF64 x86-64 executable. segments: (type, paddr, data, memsz) in order."""
+    phoff, phnum = 64, len(segments)
+    off = phoff + 56 * phnum
+    ph, blobs = b"", b""
+    for ptype, paddr, data, memsz in segments:
+        ph += struct.pack("<IIQQQQQQ", ptype, 5, off + len(blobs), paddr, paddr,
+                          len(data), memsz, 0x1000 if ptype == PT_LOAD else 4)
+        blobs += data
+    ehdr = (b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8 +
+            struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, entry, phoff, 0, 0, 64, 56, phnum, 0, 0, 0))
+    return ehdr + ph + blobs
+
+
+def code(n, seed):
+    return bytes((i * seed + 1) & 0xFF for i in range(n))
+
+
+def boot_seeds():
+    xen_pvh = 18  # XEN_ELFNOTE_PHYS32_ENTRY
+    gnu = elf_note(b"GNU", 3, bytes(range(20)))  # a build-id note before the Xen one
+    return {
+        "bz-initrd": boot_input(bzimage(), b"console=ttyS0 earlyprintk=serial",
+                                initrd=code(300, 5)),
+        "bz-setup0-noinitrd": boot_input(bzimage(setup_sects=0, payload=700), b"quiet"),
+        "bz-cmdline-at-limit": boot_input(bzimage(cmdline_size=8, initrd_addr_max=0x2FFFFFF),
+                                          b"12345678", initrd=code(64, 3)),
+        "bz-old-protocol": boot_input(bzimage(version=0x020A, xloadflags=0), b"ro"),
+        "elf64-initrd": boot_input(elf64(0x100000, [(PT_LOAD, 0x100000, code(256, 11), 0x2000)]),
+                                   b"console=ttyS0", initrd=code(200, 13)),
+        "elf-pvh": boot_input(elf64(0x100000, [
+            (PT_LOAD, 0x100000, code(128, 17), 0x1000),
+            (PT_NOTE, 0, gnu + elf_note(b"Xen", xen_pvh, u32(0x100040)), 0),
+        ]), b"console=hvc0", initrd=code(100, 19)),
+        "elf-pvh-prefer64": boot_input(elf64(0x100080, [
+            (PT_LOAD, 0x100000, code(128, 23), 0x1000),
+            (PT_NOTE, 0, elf_note(b"Xen", xen_pvh, u64(0x100040)), 0),
+        ]), b"x", flags=B_PREFER64),
+        "elf-two-loads-long-cmdline": boot_input(elf64(0x200000, [
+            (PT_LOAD, 0x100000, code(64, 29), 0x100),
+            (PT_LOAD, 0x200000, code(96, 31), 0x400000),
+        ]), b"init=/bin/sh ", flags=B_LONG_CMDLINE, pad=7),
+    }
+
+
+# ---- virtq: header + op script + RAM image (see fuzz_virtq.c) ---------------
+
+V_EVENT_IDX, V_INDIRECT = 1, 2
+BASES = [0, 0x100000, 0xFFFFFFFFFF000000, 0x7FFF0000]
+RAM = 1 << 20                    # region 0: the image goes here
+HIGH, HIGH_SIZE = 2 << 20, 8 << 20  # region 1, zero-filled, after a 1 MiB hole
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+OP_POP, OP_READ, OP_WRITE, OP_PUSH, OP_NOTIFY, OP_POKE, OP_SETUP, OP_PROCESS = range(8)
+
+
+class Ring:
+    """A split ring (virtio 1.2 §2.7) as a driver lays it out in the image."""
+
+    def __init__(self, num, desc, avail, used, base_sel=0, img_size=0x1000, origin=0):
+        """desc/avail/used are offsets in RAM; the image is copied to RAM at origin."""
+        self.num, self.desc, self.avail, self.used = num, desc, avail, used
+        self.origin = origin
+        self.base = BASES[base_sel]
+        self.base_sel = base_sel
+        self.img = bytearray(img_size)
+        self.idx = 0
+
+    def put(self, off, data):
+        off -= self.origin
+        assert 0 <= off and off + len(data) <= len(self.img)
+        self.img[off:off + len(data)] = data
+
+    def set_desc(self, i, off, length, flags=0, nxt=0, table=None):
+        at = (self.desc if table is None else table) + 16 * i
+        self.put(at, u64(self.base + off) + u32(length) + u16(flags) + u16(nxt))
+
+    def offer(self, head):
+        self.put(self.avail + 4 + 2 * (self.idx % self.num), u16(head))
+        self.idx += 1
+        self.put(self.avail + 2, u16(self.idx))
+
+    def input(self, ops=b"", flags=0, drain=0):
+        flags |= self.base_sel << 2
+        hdr = (u16(self.num) + bytes([flags, drain]) + u32(self.desc) + u32(self.avail) +
+               u32(self.used) + u32(self.origin) + u16(len(ops)) + u16(0))
+        return hdr + ops + bytes(self.img).rstrip(b"\0")  # RAM is zero beyond it
+
+
+def op_read(off, length, from_end=0):
+    return bytes([OP_READ]) + u16(off) + u16(length) + bytes([from_end])
+
+
+def op_write(off, length, pat):
+    return bytes([OP_WRITE]) + u16(off) + u16(length) + bytes([pat & 0xFE])
+
+
+def op_push(head=0, written=0, use_chain=1):
+    return bytes([OP_PUSH, use_chain]) + u16(head) + u32(written)
+
+
+def op_poke(off, val):
+    return bytes([OP_POKE]) + u32(off) + u16(val)
+
+
+def virtq_seeds():
+    s = {}
+
+    r = Ring(8, 0x000, 0x100, 0x200)
+    r.set_desc(0, 0x400, 16, F_NEXT, 1)
+    r.set_desc(1, 0x500, 32, F_WRITE)
+    r.put(0x400, b"virtio-blk hdr!!")
+    r.offer(0)
+    s["basic-process"] = r.input(bytes([OP_PROCESS]))
+
+    r = Ring(8, 0x000, 0x100, 0x200)
+    for head, off in ((0, 0x400), (2, 0x480), (4, 0x500)):
+        r.set_desc(head, off, 24, F_NEXT, head + 1)
+        r.set_desc(head + 1, off + 0x40, 40, F_WRITE)
+        r.offer(head)
+    r.put(0x100 + 4 + 2 * 8, u16(1))  # used_event: interrupt after the 2nd used entry
+    s["event-idx"] = r.input(bytes([OP_POP]) + op_read(0, 8) + op_read(4, 4, from_end=1) +
+                             op_write(0, 40, 0xAA) + op_push(written=40) + bytes([OP_NOTIFY]) +
+                             bytes([OP_PROCESS, OP_PROCESS, OP_POP, OP_NOTIFY]),
+                             flags=V_EVENT_IDX)
+
+    r = Ring(16, 0x000, 0x100, 0x200)
+    r.set_desc(0, 0x800, 16, F_NEXT, 1)
+    r.set_desc(1, 0x600, 48, F_INDIRECT)
+    r.set_desc(0, 0x810, 8, F_NEXT, 1, table=0x600)
+    r.set_desc(1, 0x900, 64, F_WRITE | F_NEXT, 2, table=0x600)
+    r.set_desc(2, 0x980, 1, F_WRITE, table=0x600)
+    r.offer(0)
+    s["indirect"] = r.input(bytes([OP_PROCESS]), flags=V_INDIRECT)
+
+    # Near the top of the address space; the last buffer ends where RAM ends.
+    r = Ring(4, 0x000, 0x040, 0x080, base_sel=2)
+    r.set_desc(0, 0x400, 16, F_NEXT, 1)
+    r.set_desc(1, RAM - 16, 16, F_WRITE)
+    r.offer(0)
+    s["high-base-ram-end"] = r.input(bytes([OP_PROCESS]) + op_read(0, 17), drain=1)
+
+    # num 2 at base 1 MiB: the driver refills and the indices wrap the ring.
+    r = Ring(2, 0x000, 0x020, 0x040, base_sel=1, img_size=0x200)
+    r.set_desc(0, 0x100, 8)
+    r.set_desc(1, 0x180, 8, F_WRITE)
+    ops = b""
+    for k in range(1, 7):
+        ops += op_poke(0x020 + 4 + 2 * ((k - 1) % 2), (k - 1) % 2) + op_poke(0x022, k)
+        ops += bytes([OP_PROCESS])
+    s["wrap-refill"] = r.input(ops)
+
+    # A cycle: pop fails, the queue stays broken until set up again.
+    r = Ring(4, 0x000, 0x040, 0x080)
+    r.set_desc(0, 0x400, 8, F_NEXT, 0)
+    r.offer(0)
+    s["loop-then-reset"] = r.input(bytes([OP_POP, OP_POP]) + bytes([OP_SETUP, 0]) +
+                                   op_poke(0x00C, 0) + bytes([OP_PROCESS]))
+
+    # Two descriptors pointing at each other, each a whole 8 MiB region-1
+    # buffer: the sum passes 4 GiB (-EOVERFLOW) long before the loop bound.
+    # The avail ring overlaps the table's unused entries to keep the seed small.
+    r = Ring(1024, 0x000, 0x020, 0x8000)
+    r.set_desc(0, HIGH, HIGH_SIZE, F_NEXT, 1)
+    r.set_desc(1, HIGH, HIGH_SIZE, F_NEXT, 0)
+    r.offer(0)
+    s["alias-past-4g"] = r.input(bytes([OP_POP, OP_POP]))
+
+    # The same trick with 1-byte buffers in a 2048-entry table: more than
+    # VIRTQ_MAX_CHAIN buffers (-E2BIG); the table's other entries are zeros.
+    r = Ring(2048, 0x000, 0x020, 0x10000)
+    r.set_desc(0, 0x20000, 1, F_NEXT, 1)
+    r.set_desc(1, 0x20001, 1, F_NEXT, 0)
+    r.offer(0)
+    s["too-many-buffers"] = r.input(bytes([OP_POP]))
+
+    # A buffer that starts in region 0 and runs into the hole: -EFAULT.
+    r = Ring(4, 0x000, 0x040, 0x080)
+    r.set_desc(0, RAM - 8, 16)
+    r.offer(0)
+    s["buffer-into-hole"] = r.input(bytes([OP_POP]))
+
+    r = Ring(6, 0x000, 0x100, 0x200)  # not a power of two: refused
+    s["bad-size"] = r.input(bytes([OP_POP]) + op_push(0, 0, 0) + bytes([OP_NOTIFY]))
+
+    # Image at the end of RAM, rings in its first bytes.
+    top = RAM - 0x200
+    r = Ring(4, top, top + 0x40, top + 0x80, img_size=0x200, origin=top)
+    r.set_desc(0, top + 0x100, 16, F_NEXT, 1)
+    r.set_desc(1, top + 0x1F0, 16, F_WRITE)
+    r.put(top + 0x100, b"last page of RAM")
+    r.offer(0)
+    s["image-at-ram-end"] = r.input(bytes([OP_PROCESS]))
+    return s
+
+
+# ---- uart: a stream of port accesses and host input (see fuzz_uart.c) -------
+
+RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR = range(8)
+WIDTH = {1: 0, 2: 1, 4: 2}
+
+
+def rd(reg, width=1):
+    return bytes([(WIDTH[width] << 4) | (reg + 2)])
+
+
+def wr(reg, *vals):
+    return bytes([0x40 | (WIDTH[len(vals)] << 4) | (reg + 2)]) + bytes(vals)
+
+
+def push(data):
+    return bytes([0x80 | (len(data) - 1)]) + data
+
+
+def fill(n8):
+    return bytes([0xC0 | ((n8 - 1) << 2) | 2])  # n8 * 8 filler bytes
+
+
+ROOM, READ_ALL, REINIT = bytes([0xC0]), bytes([0xC1]), bytes([0xC3])
+
+
+def uart_seeds():
+    init = (wr(LCR, 0x80) + wr(RBR, 0x01) + wr(IER, 0x00) + wr(LCR, 0x03) +
+            wr(IIR, 0xC7) + wr(MCR, 0x0B) + wr(IER, 0x05))
+    return {
+        "linux-init": init + rd(IIR) + rd(LSR) + rd(MSR) + wr(SCR, 0xA5) + rd(SCR) +
+        b"".join(wr(RBR, c) for c in b"Hello") + rd(IIR) + push(b"abc") + rd(LSR) +
+        rd(RBR) * 3 + rd(IIR) + ROOM,
+        "loopback-overrun": wr(MCR, 0x1F) + wr(IER, 0x05) + wr(RBR, 0x55) * 70 + rd(IIR) +
+        rd(LSR) + rd(IIR) + rd(RBR) * 4 + rd(MSR) + READ_ALL,
+        "fifo-full-drain": wr(MCR, 0x08) + wr(IER, 0x01) + fill(8) + ROOM + rd(LSR) +
+        rd(RBR) * 2 + push(b"xyz") + ROOM + rd(IIR) + rd(RBR) * 3,
+        "wide-access": wr(LCR, 0x83) + bytes([0x40 | (1 << 4) | 2, 0x34, 0x12]) +
+        rd(RBR, 2) + wr(LCR, 0x03) + rd(MCR, 4) + bytes([0x10 | 1]) + bytes([0x20 | 14]) +
+        bytes([0x40 | (2 << 4) | 6, 1, 2, 3, 4]),
+        "thri-toggle": wr(MCR, 0x08) + wr(IER, 0x02) + rd(IIR) + rd(IIR) + wr(IER, 0x00) +
+        wr(IER, 0x02) + rd(IIR) + wr(RBR, 0x41) + rd(IIR) + REINIT + wr(IER, 0x02) + rd(IIR),
+    }
+
+
+# ---- regressions: bugs in src/ these harnesses found, now fixed; kept as seeds ----
+
+def boot_crashers():
+    pvh = elf_note(b"Xen", 18, u32(0x100000))
+    return {
+        # boot.c boot_place_initrd: an empty initrd is placed at the very top
+        # of RAM and gmem_write(m, top, p, 0) refuses an empty range at the
+        # end of a region, so boot_load fails with an undocumented, unlogged
+        # -EFAULT (vmon run -i on an empty file; bzImage too when
+        # initrd_addr_max + 1 >= the top of low RAM, as in real kernels).
+        "empty-initrd-efault": boot_input(elf64(0x100000, [
+            (PT_LOAD, 0x100000, code(64, 37), 0x1000), (PT_NOTE, 0, pvh, 0)]),
+            b"console=ttyS0", initrd=b""),
+        # boot.c boot_bzimage: need = pref_address + init_size wraps around
+        # 2^64, so a kernel that asks for more memory than exists passes the
+        # "fits in guest RAM" check and kernel_end is understated.
+        "bz-init-size-wraps": boot_input(bzimage(pref_address=0xFFFFFFFFFF000000,
+                                                 init_size=0x02000000), b"console=ttyS0",
+                                         initrd=code(64, 41)),
+    }
+
+
+def uart_crashers():
+    # uart16550.c: FCR with CLEAR_RCVR empties a full receive FIFO without
+    # writing rx_space_fd, so vm.c's console loop (which stops polling stdin
+    # while the FIFO is full) never reads input again. Linux writes exactly
+    # this FCR sequence in serial8250_clear_fifos() when the port is opened.
+    return {
+        "fcr-clear-full-fifo-no-wakeup": wr(MCR, 0x0B) + fill(8) + ROOM + wr(IIR, 0x01) +
+        wr(IIR, 0x07) + wr(IIR, 0x00) + ROOM,
+    }
+
+
+def write_tree(root, sets):
+    for name, files in sets:
+        d = os.path.join(root, name)
+        shutil.rmtree(d, ignore_errors=True)
+        if not files:
+            continue
+        os.makedirs(d)
+        for fname, data in sorted(files.items()):
+            with open(os.path.join(d, fname), "wb") as f:
+                f.write(data)
+
+
+def write_all(root):
+    def regress(d):
+        return {"regress-" + k: v for k, v in d.items()}
+    write_tree(os.path.join(root, "corpus"),
+               (("boot", {**boot_seeds(), **regress(boot_crashers())}),
+                ("virtq", virtq_seeds()),
+                ("uart", {**uart_seeds(), **regress(uart_crashers())})))
+    write_tree(os.path.join(root, "crashers"), (("boot", {}), ("virtq", {}), ("uart", {})))
+
+
+def same_tree(a, b):
+    if not os.path.isdir(b):
+        return False
+    for dirpath, _, files in os.walk(a):
+        for fn in files:
+            pa = os.path.join(dirpath, fn)
+            pb = os.path.join(b, os.path.relpath(pa, a))
+            if not os.path.isfile(pb) or open(pa, "rb").read() != open(pb, "rb").read():
+                return False
+    return sum(len(f) for _, _, f in os.walk(a)) == sum(len(f) for _, _, f in os.walk(b))
+
+
+def main():
+    if sys.argv[1:] == ["--check"]:
+        with tempfile.TemporaryDirectory() as t:
+            write_all(t)
+            for sub in ("corpus", "crashers"):
+                if not same_tree(os.path.join(t, sub), os.path.join(HERE, sub)):
+                    print("tests/fuzz/%s is stale: run tests/fuzz/make-seeds.py" % sub)
+                    return 1
+        return 0
+    if sys.argv[1:]:
+        print(__doc__.strip())
+        return 2
+    write_all(HERE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
