@@ -12,7 +12,8 @@ BUILD    := build
 VMON_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats.c \
              src/vm.c src/vcpu.c \
              src/arch/x86/boot.c src/arch/x86/mptable.c src/arch/x86/cpu.c src/arch/x86/host.c \
-             src/devices/uart16550.c src/devices/i8042.c src/devices/rtc.c
+             src/devices/uart16550.c src/devices/i8042.c src/devices/rtc.c \
+             src/virtio/virtq.c
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
 

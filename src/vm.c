@@ -322,8 +322,8 @@ static int vm_setup_devices(struct vm *vm)
 static int vm_load_kernel(struct vm *vm)
 {
 	struct boot_images img = { .cmdline = vm->cfg.cmdline, .prefer_elf64 = vm->cfg.elf64_entry };
-	uint8_t *kernel = NULL, *initrd = NULL;
-	uint8_t mpt[4096];
+	uint8_t *kernel = NULL, *initrd = NULL, *mpt = NULL;
+	size_t mpt_len = mptable_size(vm->cfg.ncpus);
 	int ret, n;
 
 	ret = vm_read_file("kernel", vm->cfg.kernel_path, vm->mem.ram_size, &kernel, &img.kernel_len);
@@ -337,16 +337,18 @@ static int vm_load_kernel(struct vm *vm)
 	ret = boot_load(&vm->mem, &img, &vm->boot); /* logs its own one-line reason */
 	if (ret)
 		goto out;
-	n = mptable_build(mpt, sizeof(mpt), BOOT_EBDA_START, vm->cfg.ncpus);
-	if (n < 0 || (size_t)n > 0xa0000 - BOOT_EBDA_START) {
-		log_err("MP table for %u CPUs does not fit in the EBDA", vm->cfg.ncpus);
-		ret = -ENOSPC;
+	mpt = malloc(mpt_len);
+	n = mpt ? mptable_build(mpt, mpt_len, BOOT_MPTABLE_ADDR, vm->cfg.ncpus) : -ENOMEM;
+	if (n < 0 || (size_t)n > BOOT_MPTABLE_MAX) {
+		log_err("cannot build an MP table for %u CPUs", vm->cfg.ncpus);
+		ret = n < 0 ? n : -ENOSPC;
 		goto out;
 	}
-	ret = gmem_write(&vm->mem, BOOT_EBDA_START, mpt, (size_t)n);
+	ret = gmem_write(&vm->mem, BOOT_MPTABLE_ADDR, mpt, (size_t)n);
 	log_info("kernel %s: %s, entry 0x%" PRIx64 ", initrd %zu KiB", vm->cfg.kernel_path,
 		 boot_format_name(vm->boot.format), vm->boot.entry, img.initrd_len >> 10);
 out:
+	free(mpt);
 	free(kernel);
 	free(initrd);
 	return ret;

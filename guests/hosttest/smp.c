@@ -1,6 +1,6 @@
 /*
  * smp.c: multiple vCPUs start. The boot CPU finds vmon's MP table (Intel MP
- * spec 1.4: floating pointer in the last KiB below 640 KiB), checks both
+ * spec 1.4: floating pointer in the BIOS area 0xf0000-0xfffff), checks both
  * checksums, counts enabled processors, then starts the others with
  * INIT-SIPI-SIPI into a real-mode trampoline at 0x10000. Each AP records
  * its APIC ID; all must check in.
@@ -22,7 +22,7 @@ static uint8_t sum8(const uint8_t *p, unsigned n)
 
 static int mp_count_cpus(void)
 {
-	for (uint64_t a = 0x9fc00; a < 0xa0000; a += 16) {
+	for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
 		const uint8_t *f = (const uint8_t *)a, *c, *e;
 		unsigned n, cpus = 0;
 

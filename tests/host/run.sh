@@ -76,7 +76,7 @@ if kvm_case hlt; then
 	fi
 fi
 
-for n in 1 2 4; do
+for n in 1 2 4 64; do
 	if kvm_case "smp-$n"; then
 		vm smp -k $G/smp.elf --mem 4M --cpus $n
 		want "smp-$n" 0 "^PASS smp cpus=$n\$" && ok "smp-$n"

@@ -96,10 +96,10 @@ unsigned boot_e820(const struct gmem *m, struct e820_entry *e, unsigned max)
 
 	if (max < 4 + GMEM_MAX_REGIONS)
 		return 0;
-	/* Conventional memory up to the EBDA, where the MP table lives. */
+	/* Conventional memory up to the EBDA, reserved as on a PC. */
 	e[n++] = (struct e820_entry){ 0, BOOT_EBDA_START, E820_RAM };
 	e[n++] = (struct e820_entry){ BOOT_EBDA_START, 0xa0000 - BOOT_EBDA_START, E820_RESERVED };
-	/* The BIOS area: Linux scans it for an MP floating pointer. */
+	/* The BIOS area, where the MP table lives. */
 	e[n++] = (struct e820_entry){ BOOT_BIOS_START, BOOT_HIGH_START - BOOT_BIOS_START,
 				      E820_RESERVED };
 	if (low_end > BOOT_HIGH_START)
@@ -426,8 +426,9 @@ static int boot_elf(const struct gmem *m, const struct boot_images *img, struct 
 		info->entry = e.entry;
 		info->boot_arg = BOOT_ZERO_PAGE_ADDR;
 	}
-	if (!gmem_ptr(m, info->entry, 1)) {
-		log_err("ELF entry point 0x%" PRIx64 " is outside guest RAM", info->entry);
+	/* A PVH entry is a 32-bit EIP; the 64-bit entry runs on our 4 GiB identity map. */
+	if (info->entry >= GMEM_4G || !gmem_ptr(m, info->entry, 1)) {
+		log_err("ELF entry point 0x%" PRIx64 " is outside guest RAM below 4 GiB", info->entry);
 		return -EINVAL;
 	}
 	info->kernel_end = e.end;

@@ -23,7 +23,7 @@
 #include "../../gmem.h"
 
 /* Guest physical layout below 1 MiB. Everything here is inside e820 RAM
- * below the EBDA, except the MP table which lives in the reserved EBDA. */
+ * below the EBDA, except the MP table, in the reserved BIOS area. */
 #define BOOT_GDT_ADDR        0x500
 #define BOOT_PVH_INFO_ADDR   0x6000 /* struct hvm_start_info */
 #define BOOT_PVH_MODLIST     0x6100 /* one hvm_modlist_entry: the initrd */
@@ -32,8 +32,10 @@
 #define BOOT_PML4_ADDR       0x9000 /* then PDPT at +0x1000, 4 PDs after */
 #define BOOT_CMDLINE_ADDR    0x20000
 #define BOOT_CMDLINE_MAX     0x10000 /* up to the 64 KiB we reserve */
-#define BOOT_EBDA_START      0x9fc00 /* 639 KiB: the MP table goes here */
-#define BOOT_BIOS_START      0xf0000
+#define BOOT_EBDA_START      0x9fc00 /* 639 KiB: reserved, as on a PC */
+#define BOOT_BIOS_START      0xf0000 /* reserved BIOS area, which Linux scans for an MP table */
+#define BOOT_MPTABLE_ADDR    BOOT_BIOS_START
+#define BOOT_MPTABLE_MAX     0x10000 /* the whole 64 KiB BIOS area: room for 254 CPUs */
 #define BOOT_HIGH_START      0x100000 /* 1 MiB: kernels load at or above */
 
 /* GDT selectors as the Linux 64-bit boot protocol wants them (__BOOT_CS/DS). */

@@ -4,8 +4,10 @@
  * IOAPIC.
  *
  * Owns: building the floating pointer and configuration table into a
- * buffer. The caller (vm.c) copies it to BOOT_EBDA_START, a reserved e820
- * range that Linux scans (the last KiB of 640 KiB conventional memory).
+ * buffer. The caller (vm.c) copies it to BOOT_MPTABLE_ADDR, the reserved
+ * BIOS area at 0xf0000 that Linux scans (Intel MP 1.4 §4: the floating
+ * pointer may sit in the EBDA's first KiB, the last KiB of base memory or
+ * 0xf0000-0xfffff; only the last holds a table for hundreds of CPUs).
  * Threads: main thread, before vCPUs run.
  */
 #ifndef VMON_X86_MPTABLE_H
