@@ -17,7 +17,7 @@ VMON_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
 
-.PHONY: all static test test-unit test-host test-e2e guest clean
+.PHONY: all static deps demo test test-unit test-host test-e2e guest clean fuzz fuzz-build
 all: $(BUILD)/vmon
 
 $(BUILD)/vmon: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
@@ -52,8 +52,18 @@ $(BUILD)/guests/%.elf: guests/hosttest/%.c guests/hosttest/rt.S guests/hosttest/
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Iguests/hosttest -T guests/hosttest/guest.ld guests/hosttest/rt.S $< -o $@
 
-test: test-unit test-host test-e2e
-	@tests/summary.sh
+deps:
+	@scripts/install-deps.sh
+
+# The main job: build vmon and the guest, boot it (nested where the host KVM is PVM).
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.static
+	@scripts/demo.sh
+
+# Every level, continuing past failures; ends with "N passed, N failed, N skipped".
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(UNIT_BINS) $(GUEST_BINS)
+	@tests/run-all.sh $(UNIT_BINS)
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh: make sure the Debian packages vmon's build, guest
+# images and tests need are installed. Installs missing ones with apt-get when
+# run as root; otherwise prints the apt-get command and fails.
+set -euo pipefail
+
+PKGS=(
+	gcc make libc6-dev          # build vmon (C17, static glibc for the nested test)
+	python3                     # small helpers in the tests
+	qemu-system-x86             # L0 for the nested end-to-end test (TCG emulates SVM)
+	linux-source-6.1            # guest (L2) and nested-host (L1) kernels
+	busybox-static cpio         # initramfs for L1 and L2
+	bc flex bison libelf-dev libssl-dev xz-utils kmod   # kernel build
+	e2fsprogs                   # disk images for virtio-blk tests
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "vmon needs these Debian packages: ${missing[*]}" >&2
+	echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

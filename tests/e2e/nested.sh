@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# tests/e2e/nested.sh - nested end-to-end test: boot real Linux guests (L2) with a VMM running
+# inside an L1 Linux that itself runs under QEMU TCG (-cpu max emulates AMD SVM, so L1 has a
+# working /dev/kvm). This is how real guests are tested on hosts whose /dev/kvm cannot run
+# them (see /work/shared/NESTED.md).
+#
+# usage: tests/e2e/nested.sh [--vmm PATH] [--inner vmon|qemu] [--timeout SECONDS] [--keep]
+#   --vmm PATH      the vmon binary to test (default: build/vmon.static in the repository).
+#                   A static binary is best; a dynamic one gets its ldd libraries copied in.
+#   --inner qemu    use QEMU's microvm as the inner VMM instead of vmon (validates the harness).
+#   --timeout S     hard limit for the whole L1 run (default 600, env VMON_NESTED_TIMEOUT).
+#   --keep          keep the temporary directory (L1 initramfs, console log) even on success.
+# Environment: VMON_NESTED_CASE_TIMEOUT (per-case limit inside L1, default 150 s),
+#   VMON_NESTED_L1_SMP (outer -smp value, default "2,sockets=2"), VMON_NESTED_TSC_MHZ (host TSC
+#   frequency, normally read from dmesg or /proc/cpuinfo), VMON_CACHE (image cache).
+#
+# L1 is booted with tsc_early_khz=<host TSC kHz> tsc=reliable: without it L1 often fails to
+# calibrate its TSC under TCG, and then L1's KVM never enters a guest (the inner VMM hangs).
+#
+# Steps: build (cached, see scripts/build-kernel.sh and scripts/build-initramfs.sh) the L1
+# kernel, the L2 bzImage + vmlinux and the L2 initramfs; assemble an L1 initramfs (busybox, the
+# inner VMM, the L2 images, an /init that runs the cases); boot it under `timeout` with the
+# console piped through `sed -u` into a log; parse the CASE lines that L1 prints:
+#   CASE <name> rc=<VMM exit status> ms=<launch-to-exit ms> marker=<yes|no>
+#        marker_ms=<launch-to-marker ms|-> cpus=<n|-> l2_uptime=<L2's /proc/uptime at marker|->
+# Cases: bzimage-1cpu, bzimage-2cpu (bzImage entry), pvh-1cpu (ELF vmlinux, PVH entry). A case
+# passes when the VMM exits 0, the L2 marker line was seen and it reports the expected CPU count.
+# Times are taken inside L1 with busybox `adjtimex` (gettimeofday, 1 us resolution; each reading
+# costs a fork under TCG) or, if that fails, /proc/uptime (10 ms); L1 says which it used.
+#
+# Output ends with `N passed, N failed[, N skipped]`. Exit status: 0 all passed or skipped,
+# 1 some case failed, 2 the L1 run timed out, 3 L1 never reached its /init, 4 L1 has no /dev/kvm,
+# 5 building the images failed. Missing prerequisites (qemu, the vmon binary, busybox) are
+# reported as `SKIP: <reason>` with every case counted as skipped, exit 0.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMON_LOG_TAG=nested
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/cache.sh
+source "$repo/scripts/lib/cache.sh"
+
+vmm=$repo/build/vmon.static
+inner=vmon
+timeout_s=${VMON_NESTED_TIMEOUT:-600}
+case_timeout_s=${VMON_NESTED_CASE_TIMEOUT:-150}
+keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--vmm) vmm=$2; shift 2 ;;
+	--vmm=*) vmm=${1#*=}; shift ;;
+	--inner) inner=$2; shift 2 ;;
+	--inner=*) inner=${1#*=}; shift ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+	esac
+done
+case $inner in vmon | qemu) ;; *) echo "--inner must be vmon or qemu" >&2; exit 2 ;; esac
+
+# name, vCPUs, kernel inside L1
+cases=(
+	"bzimage-1cpu 1 /l2/bzImage"
+	"bzimage-2cpu 2 /l2/bzImage"
+	"pvh-1cpu 1 /l2/vmlinux"
+)
+# VMON_NESTED_CASES="name ..." runs only those cases (the demo runs one).
+if [ -n "${VMON_NESTED_CASES:-}" ]; then
+	picked=()
+	for c in "${cases[@]}"; do
+		for want in $VMON_NESTED_CASES; do [ "${c%% *}" = "$want" ] && picked+=("$c"); done
+	done
+	[ ${#picked[@]} -gt 0 ] || { echo "VMON_NESTED_CASES matches no case" >&2; exit 2; }
+	cases=("${picked[@]}")
+fi
+ncases=${#cases[@]}
+
+summary() { # passed failed skipped
+	if [ "$3" -gt 0 ]; then echo "$1 passed, $2 failed, $3 skipped"; else echo "$1 passed, $2 failed"; fi
+}
+skip_all() {
+	echo "SKIP: $*"
+	summary 0 0 "$ncases"
+	exit 0
+}
+
+# ---------------------------------------------------------------- prerequisites
+command -v qemu-system-x86_64 >/dev/null ||
+	skip_all "qemu-system-x86_64 not found (install the Debian package qemu-system-x86)"
+command -v timeout >/dev/null || skip_all "timeout not found (install coreutils)"
+busybox=/bin/busybox
+[ -x "$busybox" ] || skip_all "$busybox not found (install the Debian package busybox-static)"
+if [ "$inner" = vmon ]; then
+	[ -f "$vmm" ] || skip_all "vmon binary $vmm not found (build it first, or pass --vmm PATH)"
+	[ -x "$vmm" ] || skip_all "vmon binary $vmm is not executable"
+	vmm=$(readlink -f "$vmm")
+else
+	qemu_bin=$(readlink -f "$(command -v qemu-system-x86_64)")
+	qemu_share=/usr/share/qemu
+	[ -e "$qemu_share/bios-microvm.bin" ] ||
+		skip_all "$qemu_share/bios-microvm.bin not found (install qemu-system-data)"
+	command -v ldd >/dev/null || skip_all "ldd not found (install libc-bin)"
+fi
+
+# ---------------------------------------------------------------- images
+t_start=$SECONDS
+log "building/looking up images (cached in $VMON_CACHE)"
+l1=$("$repo/scripts/build-kernel.sh" l1) || { echo "ERROR: building the L1 kernel failed"; summary 0 "$ncases" 0; exit 5; }
+l2=$("$repo/scripts/build-kernel.sh" l2) || { echo "ERROR: building the L2 kernel failed"; summary 0 "$ncases" 0; exit 5; }
+l2initrd=$("$repo/scripts/build-initramfs.sh") || { echo "ERROR: building the L2 initramfs failed"; summary 0 "$ncases" 0; exit 5; }
+gen=$(gen_init_cpio_tool)
+log "images ready after $((SECONDS - t_start)) s: L1 $l1, L2 $l2, initrd $l2initrd"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmon-nested.XXXXXX")
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+	rm -f "$tmp/l1.cpio"
+	if [ "$keep" = 1 ] || [ "${outcome:-fail}" != pass ]; then
+		echo "logs kept in $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- L1 initramfs
+declare -A have_dir=()
+list=$tmp/l1.list
+: >"$list"
+add_dir() { # create PATH and its parents in the image
+	local d=$1
+	[ "$d" = / ] || [ -n "${have_dir[$d]+x}" ] && return 0
+	add_dir "$(dirname "$d")"
+	have_dir[$d]=1
+	echo "dir $d 0755 0 0" >>"$list"
+}
+add_file() { # PATH_IN_IMAGE HOST_FILE [MODE]; symlinks on the host are dereferenced
+	add_dir "$(dirname "$1")"
+	echo "file $1 $(readlink -f "$2") ${3:-0755} 0 0" >>"$list"
+}
+add_with_libs() { # HOST_BINARY PATH_IN_IMAGE: the binary plus its ldd libraries and loader
+	add_file "$2" "$1"
+	local lib
+	# ldd prints "name => /path (addr)" and "/lib64/ld-linux-x86-64.so.2 (addr)"
+	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+		[ -n "${have_lib[$lib]+x}" ] && continue
+		have_lib[$lib]=1
+		add_file "$lib" "$lib"
+	done
+}
+declare -A have_lib=()
+
+add_dir /dev
+echo "nod /dev/console 0600 0 0 c 5 1" >>"$list"
+echo "nod /dev/null 0666 0 0 c 1 3" >>"$list"
+for d in /proc /sys /tmp /bin /sbin /usr/bin /usr/sbin /l2; do add_dir "$d"; done
+add_file /bin/busybox "$busybox"
+"$busybox" --list-full | while read -r applet; do
+	[ "$applet" = bin/busybox ] || echo "slink /$applet /bin/busybox 0777 0 0"
+done >>"$list"
+add_file /l2/bzImage "$l2/bzImage" 0644
+add_file /l2/vmlinux "$l2/vmlinux" 0644
+add_file /l2/initrd.cpio "$l2initrd" 0644
+
+# VMON_NESTED_L2_CMDLINE replaces the L2 command line (less the reboot= choice);
+# VMON_NESTED_VMON_ARGS adds vmon flags (e.g. --stats). The demo uses both.
+l2_cmdline_common=${VMON_NESTED_L2_CMDLINE:-"console=ttyS0 panic=-1 quiet"}
+if [ "$inner" = vmon ]; then
+	add_with_libs "$vmm" /bin/vmon
+	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
+	inner_cmd='exec /bin/vmon run '"${VMON_NESTED_VMON_ARGS:-}"' --kernel "$2" --initrd /l2/initrd.cpio --mem 256M --cpus "$1" \
+	--cmdline "'"$l2_cmdline_common"' reboot=k"'
+else
+	add_with_libs "$qemu_bin" /usr/bin/qemu-system-x86_64
+	# firmware and option ROMs microvm loads; bios-microvm.bin is a symlink: copy its target
+	for f in bios-microvm.bin linuxboot_dma.bin pvh.bin; do
+		[ -e "$qemu_share/$f" ] && add_file "/usr/share/qemu/$f" "$qemu_share/$f" 0644
+	done
+	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
+	inner_cmd='exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm -enable-kvm -cpu host \
+	-m 256M -smp "$1" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+	-kernel "$2" -initrd /l2/initrd.cpio -append "'"$l2_cmdline_common"' reboot=t"'
+fi
+
+case_calls=
+for c in "${cases[@]}"; do case_calls+="run_case $c"$'\n'; done
+
+cat >"$tmp/init" <<EOF
+#!/bin/sh
+# L1 /init generated by tests/e2e/nested.sh (inner VMM: $inner)
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+read -r up _ </proc/uptime
+echo
+echo "VMON-L1-INIT-OK uptime=\$up cpus=\$(grep -c '^processor' /proc/cpuinfo)"
+CASE_TIMEOUT=$case_timeout_s
+EOF
+cat >>"$tmp/init" <<'EOF'
+CR=$(printf '\r')
+# Clock: busybox date has no %N; `adjtimex` prints gettimeofday with microseconds.
+T0=$(adjtimex 2>/dev/null | awk '/tv_sec/ {print $2}')
+if [ -n "$T0" ]; then
+	CLOCK=adjtimex
+	now_ms() { adjtimex | awk -v b="$T0" '/tv_sec/ {s=$2} /tv_usec/ {u=$2} END {printf "%d\n", (s-b)*1000 + u/1000}'; }
+else
+	CLOCK=proc-uptime
+	now_ms() { awk '{printf "%d\n", $1*1000}' /proc/uptime; }
+fi
+CS=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
+echo "L1-CLOCK source=$CLOCK clocksource=$CS"
+
+run_case() { # NAME CPUS KERNEL
+	name=$1
+	rm -f /tmp/rc /tmp/mark
+	echo "L1-CASE-START $name"
+	t0=$(now_ms)
+	{ timeout -s KILL "$CASE_TIMEOUT" /bin/inner-vmm "$2" "$3" </dev/null 2>&1; echo $? >/tmp/rc; } |
+		while IFS= read -r line; do
+			line=${line%"$CR"}
+			case $line in *VMON-L2-INIT-OK*) echo "$(now_ms) $line" >/tmp/mark ;; esac
+			echo "L2| $line"
+		done
+	t1=$(now_ms)
+	rc=$(cat /tmp/rc 2>/dev/null || echo none)
+	marker=no mms=- cpus=- l2up=-
+	if [ -f /tmp/mark ]; then
+		marker=yes
+		read -r tm _ </tmp/mark
+		mms=$((tm - t0))
+		cpus=$(sed -n 's/.*VMON-L2-INIT-OK.* cpus=\([0-9]*\).*/\1/p' /tmp/mark)
+		l2up=$(sed -n 's/.*VMON-L2-INIT-OK.* uptime=\([0-9.]*\).*/\1/p' /tmp/mark)
+	fi
+	echo "CASE $name rc=$rc ms=$((t1 - t0)) marker=$marker marker_ms=$mms cpus=${cpus:--} l2_uptime=${l2up:--}"
+}
+
+if [ -c /dev/kvm ]; then
+	echo "L1-KVM ok"
+EOF
+cat >>"$tmp/init" <<EOF
+$case_calls
+else
+	echo "L1-NO-KVM /dev/kvm missing"
+fi
+echo "VMON-L1-DONE"
+reboot -f
+EOF
+add_file /init "$tmp/init"
+# the inner VMM command line, as a script so that busybox `timeout` can run it: inner-vmm CPUS KERNEL
+printf '#!/bin/sh\n# inner-vmm CPUS KERNEL: boot the L2 kernel with %s\n%s\n' "$inner" "$inner_cmd" >"$tmp/inner-vmm"
+add_file /bin/inner-vmm "$tmp/inner-vmm"
+
+"$gen" "$list" >"$tmp/l1.cpio" || { echo "ERROR: gen_init_cpio failed for the L1 initramfs"; exit 5; }
+log "L1 initramfs: $(du -h "$tmp/l1.cpio" | cut -f1) (inner VMM: $inner)"
+
+# ---------------------------------------------------------------- run L1
+consolelog=$tmp/console.log
+l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # see the comment at the qemu command below
+# L1's TSC. Under TCG the guest TSC ticks at the host's TSC rate, but L1 has no HPET/PM timer
+# (no ACPI) and its PIT calibration fails often, more so when the host is busy: then L1 marks the
+# TSC unstable with tsc_khz=0 and its KVM never enters a guest (KVM_RUN spins re-requesting a
+# kvmclock update; the inner VMM hangs without printing a byte). So tell L1 the frequency.
+host_tsc_khz() {
+	local mhz=${VMON_NESTED_TSC_MHZ:-}
+	if [ -z "$mhz" ]; then # the kernel's own calibration, when dmesg is readable
+		mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p; s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+	fi
+	if [ -z "$mhz" ] && grep -qw constant_tsc /proc/cpuinfo; then
+		mhz=$(awk -F': *' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
+	fi
+	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN {printf "%d\n", m * 1000 + 0.5}'
+}
+l1_cmdline="console=ttyS0 reboot=k panic=-1 quiet kvm.report_ignored_msrs=0"
+if tsc_khz=$(host_tsc_khz) && [ -n "$tsc_khz" ]; then
+	l1_cmdline+=" tsc_early_khz=$tsc_khz tsc=reliable"
+else
+	log "WARNING: host TSC frequency unknown (set VMON_NESTED_TSC_MHZ); L1's KVM may hang"
+fi
+log "booting L1 (timeout ${timeout_s} s, -smp $l1_smp, cmdline: $l1_cmdline)"
+log "console log: $consolelog"
+t_l1=$SECONDS
+set +e
+# L1 gets 2 CPUs: `-smp 2,sockets=2` (VMON_NESTED_L1_SMP overrides the -smp value). Plain
+# `-smp 2` would give L1 only one: QEMU 7.2's default topology is 1 socket x 2 cores and
+# SeaBIOS's MP table lists only the first CPU of each package (L1 has no ACPI).
+# sed strips CRs and the terminal escapes SeaBIOS prints.
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+	-smp "$l1_smp" -m 2048 -nographic -no-reboot \
+	-kernel "$l1/bzImage" -initrd "$tmp/l1.cpio" \
+	-append "$l1_cmdline" </dev/null 2>&1 |
+	sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$consolelog" | sed -u 's/^/[L1] /'
+qrc=${PIPESTATUS[0]}
+set -e
+l1_secs=$((SECONDS - t_l1))
+log "L1 run ended after ${l1_secs} s (qemu exit status $qrc)"
+
+# ---------------------------------------------------------------- verdict
+passed=0 failed=0
+status=0
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "TIMEOUT: the L1 run did not finish within ${timeout_s} s"
+	status=2
+fi
+if ! grep -q 'VMON-L1-INIT-OK' "$consolelog"; then
+	if [ $status -eq 2 ]; then
+		echo "ERROR: L1 never reached its /init before the timeout (see $consolelog)"
+	else
+		echo "ERROR: L1 never reached its /init (kernel or initramfs problem; see $consolelog)"
+	fi
+	grep -m1 -E 'Kernel panic|not syncing' "$consolelog" || true
+	[ $status -ne 0 ] || status=3
+elif grep -q '^L1-NO-KVM' "$consolelog"; then
+	echo "ERROR: L1 booted but has no /dev/kvm (CONFIG_KVM_AMD / -cpu max with SVM?)"
+	[ $status -ne 0 ] || status=4
+else
+	grep -m1 -o 'VMON-L1-INIT-OK.*' "$consolelog" | sed 's/^/L1 reached init: /'
+	grep -m1 '^L1-CLOCK' "$consolelog" || true
+	grep -q '^L1-CLOCK.*clocksource=tsc' "$consolelog" ||
+		echo "WARNING: L1's clocksource is not the TSC: times measured in L1 may be off"
+fi
+
+for c in "${cases[@]}"; do
+	read -r name want_cpus _ <<<"$c"
+	line=$(grep -m1 "^CASE $name " "$consolelog" || true)
+	if [ -z "$line" ]; then
+		echo "FAIL $name: no result (L1 ended or timed out before the case finished)"
+		failed=$((failed + 1))
+		continue
+	fi
+	rc=$(sed -n 's/.* rc=\([^ ]*\).*/\1/p' <<<"$line")
+	marker=$(sed -n 's/.* marker=\([^ ]*\).*/\1/p' <<<"$line")
+	cpus=$(sed -n 's/.* cpus=\([^ ]*\).*/\1/p' <<<"$line")
+	why=()
+	[ "$rc" = 0 ] || why+=("VMM exit status $rc$([ "$rc" = 137 ] && echo " (killed after ${case_timeout_s} s)")")
+	[ "$marker" = yes ] || why+=("no VMON-L2-INIT-OK marker")
+	[ "$marker" != yes ] || [ "$cpus" = "$want_cpus" ] || why+=("L2 saw $cpus CPUs, expected $want_cpus")
+	details=${line#CASE "$name" }
+	if [ ${#why[@]} -eq 0 ]; then
+		echo "PASS $name: $details"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name: $(IFS=';'; echo "${why[*]}") [$details]"
+		failed=$((failed + 1))
+	fi
+done
+
+echo "nested run: inner=$inner, L1 wall time ${l1_secs} s, total $((SECONDS - t_start)) s"
+summary "$passed" "$failed" 0
+[ $failed -eq 0 ] || [ $status -ne 0 ] || status=1
+[ $status -ne 0 ] || outcome=pass
+exit $status

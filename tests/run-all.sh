@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/run-all.sh: every test level in order, continuing past failures:
+# unit (ASan+UBSan), host (tiny guests on this machine's /dev/kvm) and the
+# nested end-to-end boot of Linux (QEMU TCG -> L1 Linux with KVM -> vmon -> L2).
+# Arguments: the unit-test binaries. Prints each level's result and ends with the total line CI counts.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+P=0 F=0 S=0
+run_level() { # NAME CMD...
+	local name=$1; shift
+	echo "===== $name: $*"
+	local log; log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	rm -f "$log"
+	if [ -z "$line" ]; then
+		echo "===== $name: FAILED without a result line (exit $rc)"
+		F=$((F + 1)); return
+	fi
+	local p f s
+	p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+	s=$(sed -nE 's/.*, ([0-9]+) skipped.*/\1/p' <<<"$line"); s=${s:-0}
+	P=$((P + p)); F=$((F + f)); S=$((S + s))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "===== $name: exit $rc with no failed test counted: counting one failure"
+		F=$((F + 1))
+	fi
+	echo "===== $name: $line"
+}
+run_level unit tests/run-unit.sh "$@"
+run_level host tests/host/run.sh
+run_level e2e  tests/e2e/nested.sh --vmm build/vmon.static
+echo "===== total"
+echo "$P passed, $F failed, $S skipped"
+[ "$F" = 0 ]
