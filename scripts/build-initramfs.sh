@@ -6,7 +6,7 @@
 #        VMON-L2-INIT-OK cpus=<CPUs listed in /proc/cpuinfo> uptime=<first field of /proc/uptime>
 #   3. if the kernel command line has vmon.test=NAME, runs /vmon-tests/NAME when it exists and
 #      prints `VMON-L2-TEST name=NAME rc=<status>` (rc=missing when there is no such script).
-#      This is only a hook for later tests: no test scripts ship yet.
+#      The scripts come from guests/linux/l2-tests/ (blk, blkro, rng: device checks).
 #   4. runs `reboot -f`; with `reboot=k` on the kernel command line the guest resets through the
 #      keyboard controller, which the VMM treats as a clean exit.
 # The archive is written by the kernel's usr/gen_init_cpio, so /dev/console exists without root.
@@ -33,8 +33,10 @@ need_cmd sha256sum coreutils
 need_cmd flock util-linux
 
 gen=$(gen_init_cpio_tool)
+tests_dir=$(dirname "$here")/guests/linux/l2-tests
 hash=$({
 	cat "${BASH_SOURCE[0]}" "$here/lib/cache.sh"
+	for t in "$tests_dir"/*; do [ -f "$t" ] && { echo "$t"; cat "$t"; }; done
 	sha256sum <"$busybox"
 	sha256sum <"$(kernel_source_dir)/usr/gen_init_cpio.c"
 } | sha256sum | cut -c1-16)
@@ -87,6 +89,9 @@ INIT
 	done
 	echo "file /bin/busybox $busybox 0755 0 0"
 	echo "file /init $work/init 0755 0 0"
+	for t in "$tests_dir"/*; do
+		[ -f "$t" ] && echo "file /vmon-tests/$(basename "$t") $t 0755 0 0"
+	done
 	# one symlink per applet, at the path busybox itself reports (bin/ls, sbin/reboot, ...)
 	"$busybox" --list-full | while read -r applet; do
 		[ "$applet" = bin/busybox ] || echo "slink /$applet /bin/busybox 0777 0 0"

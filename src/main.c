@@ -52,6 +52,8 @@ static const char usage_run[] =
 	"\n"
 	"Boot a guest. Its first serial port (ttyS0) is this terminal: stdin goes to the\n"
 	"guest, guest output to stdout, diagnostics to stderr. Ctrl-A x quits, Ctrl-A h helps.\n"
+	"The guest always has a virtio-rng; virtio-mmio devices are announced by appending\n"
+	"virtio_mmio.device=4K@ADDR:IRQ to the kernel command line.\n"
 	"\n"
 	"Options:\n"
 	"  -k, --kernel PATH    guest kernel: a bzImage (64-bit boot protocol), an ELF\n"
@@ -63,6 +65,9 @@ static const char usage_run[] =
 	"  -m, --mem SIZE       guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
 	"                       (default 256M, at least 2M, at most the host's RAM)\n"
 	"  -p, --cpus N         number of vCPUs, 1-254 (default 1)\n"
+	"      --disk PATH[,ro][,cache=none|writeback]\n"
+	"                       raw disk image as a virtio-blk device (/dev/vda, vdb, ...);\n"
+	"                       repeatable, up to 6; ro rejects writes; cache=none is O_DIRECT\n"
 	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
@@ -85,7 +90,7 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
-	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV };
+	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -95,6 +100,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "elf64-entry", no_argument, NULL, OPT_ELF64 },
 		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -137,6 +143,14 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case OPT_KVMDEV:
 			cfg->kvm_path = optarg;
 			break;
+		case OPT_DISK:
+			if (cfg->nr_disks == VM_MAX_DISKS)
+				return usage_error("vmon run", "%s", "too many --disk (at most 6)");
+			if (vblk_parse_opts(optarg, &cfg->disks[cfg->nr_disks]))
+				return usage_error("vmon run", "--disk '%s': want PATH[,ro][,cache=none|writeback]",
+						   optarg);
+			cfg->nr_disks++;
+			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;
@@ -177,36 +191,36 @@ static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	enum vm_exit why;
-	struct vm vm;
+	struct vm *vm;
 	int ret;
 
 	vm_config_defaults(&cfg);
 	ret = parse_run_args(argc, argv, &cfg);
 	if (ret)
 		return ret < 0 ? EXIT_CLEAN : ret;
-	ret = vm_create(&vm, &cfg);
-	if (ret) {
-		vm_destroy(&vm);
+	/* struct vm is large (virtqueue scratch per device): keep it off the stack. */
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		log_err("out of memory");
 		return EXIT_VMM;
 	}
-	why = vm_run(&vm);
-	if (why == VM_EXIT_GUEST_RESET)
-		log_info("%s", vm.exit_msg);
-	else if (why == VM_EXIT_HOST_STOP)
-		log_warn("%s", vm.exit_msg);
-	else
-		log_err("%s", vm.exit_msg[0] ? vm.exit_msg : "VM stopped for an unknown reason");
-	if (cfg.stats) {
-		struct vcpu_stats *s = calloc(vm.nr_vcpus, sizeof(*s));
-
-		for (unsigned i = 0; s && i < vm.nr_vcpus; i++)
-			s[i] = vm.vcpus[i].stats;
-		if (s)
-			stats_print(stderr, s, vm.nr_vcpus, &vm.pio, &vm.mmio,
-				    (double)(vm.end_ns - vm.start_ns) / 1e9);
-		free(s);
+	ret = vm_create(vm, &cfg);
+	if (ret) {
+		vm_destroy(vm);
+		free(vm);
+		return EXIT_VMM;
 	}
-	vm_destroy(&vm);
+	why = vm_run(vm);
+	if (why == VM_EXIT_GUEST_RESET)
+		log_info("%s", vm->exit_msg);
+	else if (why == VM_EXIT_HOST_STOP)
+		log_warn("%s", vm->exit_msg);
+	else
+		log_err("%s", vm->exit_msg[0] ? vm->exit_msg : "VM stopped for an unknown reason");
+	if (cfg.stats)
+		vm_print_stats(vm, stderr);
+	vm_destroy(vm);
+	free(vm);
 	return exit_status(why);
 }
 

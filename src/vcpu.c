@@ -208,7 +208,12 @@ void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 
-	while (!atomic_load(&vm->stopping)) {
+	/*
+	 * Stop as soon as the VM's fate is known, not only when kicked: the vCPU
+	 * that reported a reset would otherwise keep running the guest's reboot
+	 * loop (thousands of exits) until the main thread's kick lands.
+	 */
+	while (!atomic_load(&vm->stopping) && atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->stats.eintr++;

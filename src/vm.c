@@ -319,9 +319,67 @@ static int vm_setup_devices(struct vm *vm)
 	return ret;
 }
 
+/*
+ * ISA IRQs free for virtio-mmio devices: not the PIT (0), keyboard (1),
+ * cascade (2), COM2/COM1 (3, 4), RTC (8) or the IDE pair (14, 15 kept free
+ * for symmetry with PC firmware). Edge-triggered, as the MP table says.
+ */
+static const unsigned vm_virtio_gsis[] = { 5, 6, 7, 9, 10, 11, 12 };
+
+static int vm_add_virtio(struct vm *vm, struct virtio_mmio *t, const struct virtio_dev_ops *ops,
+			 void *dev, const char *name)
+{
+	struct virtio_mmio_env env = { .vm_fd = vm->vm_fd, .m = &vm->mem, .loop = &vm->io };
+	unsigned i = vm->nr_virtio;
+	uint64_t base = VM_VIRTIO_MMIO_BASE + (uint64_t)i * VIRTIO_MMIO_WINDOW;
+	int ret;
+
+	if (i >= sizeof(vm_virtio_gsis) / sizeof(vm_virtio_gsis[0]))
+		return -ENOSPC;
+	ret = virtio_mmio_init(t, &env, base, vm_virtio_gsis[i], ops, dev);
+	if (ret)
+		return ret;
+	vm->virtio[vm->nr_virtio++] = t;
+	ret = vm_map(&vm->mmio, base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, t, name);
+	if (!ret)
+		ret = virtio_mmio_cmdline(t, vm->cmdline, sizeof(vm->cmdline));
+	if (ret == -E2BIG)
+		log_err("kernel command line too long with %s", name);
+	return ret;
+}
+
+static int vm_setup_virtio(struct vm *vm)
+{
+	static const char *const disk_names[VM_MAX_DISKS] = { "virtio-blk0", "virtio-blk1",
+		"virtio-blk2", "virtio-blk3", "virtio-blk4", "virtio-blk5" };
+	int ret;
+
+	if (strlen(vm->cfg.cmdline) >= sizeof(vm->cmdline)) {
+		log_err("--cmdline is longer than %zu bytes", sizeof(vm->cmdline) - 1);
+		return -E2BIG;
+	}
+	strcpy(vm->cmdline, vm->cfg.cmdline);
+	ret = ioloop_init(&vm->io);
+	if (ret)
+		return ret;
+	vm->io_inited = 1;
+	vrng_init(&vm->rng);
+	ret = vm_add_virtio(vm, &vm->rng_mmio, &vrng_ops, &vm->rng, "virtio-rng0");
+	for (unsigned i = 0; !ret && i < vm->cfg.nr_disks; i++) {
+		ret = vblk_open(&vm->disk[i], &vm->mem, &vm->cfg.disks[i]);
+		if (ret) {
+			/* Keep the count of opened disks exact for vm_destroy. */
+			break;
+		}
+		vm->nr_disks_open++;
+		ret = vm_add_virtio(vm, &vm->disk_mmio[i], &vblk_ops, &vm->disk[i], disk_names[i]);
+	}
+	return ret;
+}
+
 static int vm_load_kernel(struct vm *vm)
 {
-	struct boot_images img = { .cmdline = vm->cfg.cmdline, .prefer_elf64 = vm->cfg.elf64_entry };
+	struct boot_images img = { .cmdline = vm->cmdline, .prefer_elf64 = vm->cfg.elf64_entry };
 	uint8_t *kernel = NULL, *initrd = NULL, *mpt = NULL;
 	size_t mpt_len = mptable_size(vm->cfg.ncpus);
 	int ret, n;
@@ -416,6 +474,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		ret = vm_setup_irqchip(vm);
 	if (!ret)
 		ret = vm_setup_devices(vm);
+	if (!ret)
+		ret = vm_setup_virtio(vm);
 	if (!ret)
 		ret = vm_load_kernel(vm);
 	if (!ret)
@@ -533,7 +593,10 @@ enum vm_exit vm_run(struct vm *vm)
 	if (ret)
 		log_warn("console: cannot set raw mode: %s", strerror(-ret));
 	vm->start_ns = vm_now_ns();
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	ret = ioloop_start(&vm->io);
+	if (ret)
+		vm_request_stop(vm, VM_EXIT_VMM_ERROR, "cannot start the I/O thread");
+	for (unsigned i = 0; !ret && i < vm->nr_vcpus; i++) {
 		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
 			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "cannot start vCPU thread %u: %s", i,
@@ -558,6 +621,7 @@ enum vm_exit vm_run(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].thread_started = 0;
 	}
+	ioloop_stop(&vm->io);
 	console_close(&con);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!vm->end_ns)
@@ -567,6 +631,15 @@ enum vm_exit vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm->io_inited)
+		ioloop_destroy(&vm->io); /* first: no queue work may run past here */
+	vm->io_inited = 0;
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		virtio_mmio_destroy(vm->virtio[i]);
+	vm->nr_virtio = 0;
+	for (unsigned i = 0; i < vm->nr_disks_open; i++)
+		vblk_close(&vm->disk[i]);
+	vm->nr_disks_open = 0;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -590,4 +663,30 @@ void vm_destroy(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->stop_efd = vm->rx_space_efd = vm->vm_fd = vm->kvm_fd = -1;
+}
+
+void vm_print_stats(struct vm *vm, FILE *f)
+{
+	struct vcpu_stats *s = calloc(vm->nr_vcpus, sizeof(*s));
+
+	if (!s)
+		return;
+	/* vCPU threads are joined: their counters are final. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		s[i] = vm->vcpus[i].stats;
+	stats_print(f, s, vm->nr_vcpus, &vm->pio, &vm->mmio, (double)(vm->end_ns - vm->start_ns) / 1e9);
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		const struct virtio_mmio *t = vm->virtio[i];
+		int idx = bus_find(&vm->mmio, t->base, 4);
+		uint64_t exits = 0;
+
+		for (unsigned c = 0; idx >= 0 && c < vm->nr_vcpus; c++)
+			exits += s[c].mmio[idx];
+		fprintf(f, "  %s @0x%" PRIx64 " irq %u: %" PRIu64 " requests, %" PRIu64
+			" notifies (ioeventfd), %" PRIu64 " interrupts (irqfd), %" PRIu64
+			" register exits, %.2f exits/request\n",
+			t->ops->name, t->base, t->gsi, t->chains, t->notifies, t->interrupts, exits,
+			t->chains ? (double)exits / (double)t->chains : 0.0);
+	}
+	free(s);
 }

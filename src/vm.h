@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/host.h"
@@ -26,10 +27,17 @@
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
 #include "gmem.h"
+#include "ioloop.h"
 #include "vcpu.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "virtio/rng.h"
 
 #define VM_MIN_MEM   (2ULL << 20)    /* room for boot structures and a tiny guest */
 #define VM_MAX_CPUS  254             /* MP table: 8-bit APIC IDs, IOAPIC takes one */
+#define VM_MAX_DISKS 6               /* with the rng, fits the free ISA IRQs (vm.c) */
+#define VM_VIRTIO_MMIO_BASE 0xd0000000ULL /* in the PCI hole, below the IOAPIC */
+#define VM_CMDLINE_MAX 4096
 
 struct vm_config {
 	const char *kernel_path;
@@ -42,6 +50,8 @@ struct vm_config {
 	const char *kvm_path;     /* "/dev/kvm" unless overridden */
 	int console_in_fd;        /* stdin, or -1 for no input */
 	int console_out_fd;       /* stdout */
+	struct vblk_opts disks[VM_MAX_DISKS];
+	unsigned nr_disks;
 };
 
 /* Why the VM stopped; maps to vmon's exit status in main.c. */
@@ -67,6 +77,17 @@ struct vm {
 	struct i8042 kbd;
 	struct rtc rtc;
 	int devices_inited;
+
+	struct ioloop io;               /* the I/O thread: virtio queue work */
+	int io_inited;
+	struct vrng rng;
+	struct virtio_mmio rng_mmio;
+	struct vblk disk[VM_MAX_DISKS];
+	struct virtio_mmio disk_mmio[VM_MAX_DISKS];
+	unsigned nr_disks_open;
+	unsigned nr_virtio;             /* transports set up, in creation order */
+	struct virtio_mmio *virtio[1 + VM_MAX_DISKS];
+	char cmdline[VM_CMDLINE_MAX];   /* user's command line + virtio_mmio.device= */
 
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
@@ -102,6 +123,9 @@ void vm_destroy(struct vm *vm);
  */
 __attribute__((format(printf, 3, 4)))
 void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
+
+/* Print --stats: exits per vCPU and device, virtio counters. After vm_run. */
+void vm_print_stats(struct vm *vm, FILE *f);
 
 /* Monotonic nanoseconds. */
 uint64_t vm_now_ns(void);

@@ -58,12 +58,20 @@ while [ $# -gt 0 ]; do
 done
 case $inner in vmon | qemu) ;; *) echo "--inner must be vmon or qemu" >&2; exit 2 ;; esac
 
-# name, vCPUs, kernel inside L1
+# name, vCPUs, kernel inside L1, L2 test (guests/linux/l2-tests, - for none), extra vmon flags
 cases=(
-	"bzimage-1cpu 1 /l2/bzImage"
-	"bzimage-2cpu 2 /l2/bzImage"
-	"pvh-1cpu 1 /l2/vmlinux"
+	"bzimage-1cpu 1 /l2/bzImage -"
+	"bzimage-2cpu 2 /l2/bzImage -"
+	"pvh-1cpu 1 /l2/vmlinux -"
 )
+# Device cases need vmon's own devices; QEMU's microvm is only the harness check.
+if [ "$inner" = vmon ]; then
+	cases+=(
+		"virtio-rng 1 /l2/bzImage rng"
+		"virtio-blk 1 /l2/bzImage blk --disk /l2/disk.img"
+		"virtio-blk-ro 1 /l2/bzImage blkro --disk /l2/disk.img,ro"
+	)
+fi
 # VMON_NESTED_CASES="name ..." runs only those cases (the demo runs one).
 if [ -n "${VMON_NESTED_CASES:-}" ]; then
 	picked=()
@@ -161,6 +169,15 @@ done >>"$list"
 add_file /l2/bzImage "$l2/bzImage" 0644
 add_file /l2/vmlinux "$l2/vmlinux" 0644
 add_file /l2/initrd.cpio "$l2initrd" 0644
+# An empty ext2 image for the virtio-blk cases; debugfs reads it back in L1.
+if [ "$inner" = vmon ]; then
+	command -v mke2fs >/dev/null && command -v debugfs >/dev/null ||
+		skip_all "mke2fs/debugfs not found (install the Debian package e2fsprogs)"
+	truncate -s 16M "$tmp/disk.img"
+	mke2fs -q -t ext2 -F "$tmp/disk.img"
+	add_file /l2/disk.img "$tmp/disk.img" 0644
+	add_with_libs "$(command -v debugfs)" /sbin/debugfs
+fi
 
 # VMON_NESTED_L2_CMDLINE replaces the L2 command line (less the reboot= choice);
 # VMON_NESTED_VMON_ARGS adds vmon flags (e.g. --stats). The demo uses both.
@@ -168,8 +185,9 @@ l2_cmdline_common=${VMON_NESTED_L2_CMDLINE:-"console=ttyS0 panic=-1 quiet"}
 if [ "$inner" = vmon ]; then
 	add_with_libs "$vmm" /bin/vmon
 	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
-	inner_cmd='exec /bin/vmon run '"${VMON_NESTED_VMON_ARGS:-}"' --kernel "$2" --initrd /l2/initrd.cpio --mem 256M --cpus "$1" \
-	--cmdline "'"$l2_cmdline_common"' reboot=k"'
+	inner_cmd='cpus=$1 kernel=$2 test=$3; shift 3; [ "$test" = - ] && test=
+exec /bin/vmon run '"${VMON_NESTED_VMON_ARGS:-}"' --stats --kernel "$kernel" --initrd /l2/initrd.cpio --mem 256M \
+	--cpus "$cpus" --cmdline "'"$l2_cmdline_common"' reboot=k${test:+ vmon.test=$test}" "$@"'
 else
 	add_with_libs "$qemu_bin" /usr/bin/qemu-system-x86_64
 	# firmware and option ROMs microvm loads; bios-microvm.bin is a symlink: copy its target
@@ -177,9 +195,10 @@ else
 		[ -e "$qemu_share/$f" ] && add_file "/usr/share/qemu/$f" "$qemu_share/$f" 0644
 	done
 	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
-	inner_cmd='exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm -enable-kvm -cpu host \
+	inner_cmd='shift 3 # TEST and device flags are for vmon cases only
+exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm -enable-kvm -cpu host \
 	-m 256M -smp "$1" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
-	-kernel "$2" -initrd /l2/initrd.cpio -append "'"$l2_cmdline_common"' reboot=t"'
+	-kernel "$kernel" -initrd /l2/initrd.cpio -append "'"$l2_cmdline_common"' reboot=t"'
 fi
 
 case_calls=
@@ -211,15 +230,19 @@ fi
 CS=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
 echo "L1-CLOCK source=$CLOCK clocksource=$CS"
 
-run_case() { # NAME CPUS KERNEL
+run_case() { # NAME CPUS KERNEL TEST [VMON FLAGS...]
 	name=$1
-	rm -f /tmp/rc /tmp/mark
+	shift
+	rm -f /tmp/rc /tmp/mark /tmp/test
 	echo "L1-CASE-START $name"
 	t0=$(now_ms)
-	{ timeout -s KILL "$CASE_TIMEOUT" /bin/inner-vmm "$2" "$3" </dev/null 2>&1; echo $? >/tmp/rc; } |
+	{ timeout -s KILL "$CASE_TIMEOUT" /bin/inner-vmm "$@" </dev/null 2>&1; echo $? >/tmp/rc; } |
 		while IFS= read -r line; do
 			line=${line%"$CR"}
-			case $line in *VMON-L2-INIT-OK*) echo "$(now_ms) $line" >/tmp/mark ;; esac
+			case $line in
+			*VMON-L2-INIT-OK*) echo "$(now_ms) $line" >/tmp/mark ;;
+			*VMON-L2-TEST*) echo "$line" >/tmp/test ;;
+			esac
 			echo "L2| $line"
 		done
 	t1=$(now_ms)
@@ -232,7 +255,11 @@ run_case() { # NAME CPUS KERNEL
 		cpus=$(sed -n 's/.*VMON-L2-INIT-OK.* cpus=\([0-9]*\).*/\1/p' /tmp/mark)
 		l2up=$(sed -n 's/.*VMON-L2-INIT-OK.* uptime=\([0-9.]*\).*/\1/p' /tmp/mark)
 	fi
-	echo "CASE $name rc=$rc ms=$((t1 - t0)) marker=$marker marker_ms=$mms cpus=${cpus:--} l2_uptime=${l2up:--}"
+	trc=$(sed -n 's/.*VMON-L2-TEST.* rc=\([^ ]*\).*/\1/p' /tmp/test 2>/dev/null)
+	disk=-
+	# After the blk case, the file L2 wrote must be in the image, read without L2.
+	[ "$3" = blk ] && disk=$(debugfs -R "cat /hello.txt" /l2/disk.img 2>/dev/null | head -n 1)
+	echo "CASE $name rc=$rc ms=$((t1 - t0)) marker=$marker marker_ms=$mms cpus=${cpus:--} l2_uptime=${l2up:--} test_rc=${trc:--} disk=${disk:--}"
 }
 
 if [ -c /dev/kvm ]; then
@@ -321,7 +348,7 @@ else
 fi
 
 for c in "${cases[@]}"; do
-	read -r name want_cpus _ <<<"$c"
+	read -r name want_cpus _ want_test _ <<<"$c"
 	line=$(grep -m1 "^CASE $name " "$consolelog" || true)
 	if [ -z "$line" ]; then
 		echo "FAIL $name: no result (L1 ended or timed out before the case finished)"
@@ -335,6 +362,11 @@ for c in "${cases[@]}"; do
 	[ "$rc" = 0 ] || why+=("VMM exit status $rc$([ "$rc" = 137 ] && echo " (killed after ${case_timeout_s} s)")")
 	[ "$marker" = yes ] || why+=("no VMON-L2-INIT-OK marker")
 	[ "$marker" != yes ] || [ "$cpus" = "$want_cpus" ] || why+=("L2 saw $cpus CPUs, expected $want_cpus")
+	test_rc=$(sed -n 's/.* test_rc=\([^ ]*\).*/\1/p' <<<"$line")
+	[ "$want_test" = - ] || [ "$test_rc" = 0 ] || why+=("L2 test $want_test gave rc=$test_rc")
+	if [ "$want_test" = blk ] && ! grep -q ' disk=written-by-vmon-l2' <<<"$line"; then
+		why+=("the file L2 wrote is not in the disk image")
+	fi
 	details=${line#CASE "$name" }
 	if [ ${#why[@]} -eq 0 ]; then
 		echo "PASS $name: $details"
