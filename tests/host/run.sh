@@ -147,6 +147,17 @@ b[0x211] = 1                                   # LOADED_HIGH
 struct.pack_into('<H', b, 0x236, 1)            # XLF_KERNEL_64
 open(sys.argv[1], 'wb').write(b)
 PY
+# --disk refusals happen before boot (no KVM run needed, but KVM is opened first).
+if kvm_case disk-errors; then
+	head -c 1000 /dev/zero >"$T/odd.img"
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/none.img";  one_line disk-missing 1 "--disk '.*none.img': No such file"
+	vm disk -k $G/hello.elf --mem 4M --disk "$T";           one_line disk-directory 1 'Is a directory|not a regular file'
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/odd.img";   one_line disk-odd-size 1 'not a non-zero multiple of 512'
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/odd.img,fast"; one_line disk-bad-option 2 'want PATH\[,ro\]'
+	head -c 65536 /dev/zero >"$T/ok.img"
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/ok.img,ro" --stats
+	want disk-attached 0 '^PASS hello$' 'virtio-blk @0xd0001000 irq 6' && ok disk-attached
+fi
 if kvm_case bzimage-truncated; then
 	vm trunc -k "$T/trunc" --mem 16M;         one_line bzimage-truncated 1 'truncated'
 fi
