@@ -11,7 +11,8 @@ PKGS=(
 	linux-source-6.1            # guest (L2) and nested-host (L1) kernels
 	busybox-static cpio         # initramfs for L1 and L2
 	bc flex bison libelf-dev libssl-dev xz-utils kmod   # kernel build
-	e2fsprogs                   # disk images for virtio-blk tests
+	e2fsprogs                   # ext2 image + debugfs for the virtio-blk e2e test
+	clang libclang-rt-14-dev    # libFuzzer harnesses (make fuzz; a short run in make test)
 )
 
 missing=()
