@@ -220,11 +220,6 @@ static int vblk_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return ret < 0 ? ret : n;
 }
 
-static void vblk_reset(void *dev)
-{
-	(void)dev; /* no per-driver state beyond the queue */
-}
-
 const struct virtio_dev_ops vblk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -234,7 +229,7 @@ const struct virtio_dev_ops vblk_ops = {
 	.config_read = vblk_config_read,
 	.config_write = virtio_config_readonly_write,
 	.queue_notify = vblk_queue_notify,
-	.reset = vblk_reset,
+	.reset = virtio_reset_none, /* no per-driver state beyond the queue */
 };
 
 int vblk_parse_opts(char *s, struct vblk_opts *o)
