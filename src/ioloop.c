@@ -50,6 +50,16 @@ int ioloop_add(struct ioloop *l, struct ioloop_handler *h)
 	return 0;
 }
 
+int ioloop_remove(struct ioloop *l, struct ioloop_handler *h)
+{
+	if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL) < 0) {
+		log_err("ioloop: cannot unwatch fd %d: %s", h->fd, strerror(errno));
+		return -errno;
+	}
+	l->nr_handlers--;
+	return 0;
+}
+
 static void *ioloop_thread(void *arg)
 {
 	struct ioloop *l = arg;

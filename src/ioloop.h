@@ -30,6 +30,11 @@ struct ioloop {
 int ioloop_init(struct ioloop *l);
 /* Watch h->fd; h must stay valid until ioloop_destroy. 0 or -errno. */
 int ioloop_add(struct ioloop *l, struct ioloop_handler *h);
+/*
+ * Stop watching h->fd (the handler may be added again later). Any thread;
+ * a device pauses its fd this way while it cannot take more input.
+ */
+int ioloop_remove(struct ioloop *l, struct ioloop_handler *h);
 int ioloop_start(struct ioloop *l);
 /* Stop and join the thread (idempotent). */
 void ioloop_stop(struct ioloop *l);

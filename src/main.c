@@ -68,6 +68,10 @@ static const char usage_run[] =
 	"      --disk PATH[,ro][,cache=none|writeback]\n"
 	"                       raw disk image as a virtio-blk device (/dev/vda, vdb, ...);\n"
 	"                       repeatable, up to 6; ro rejects writes; cache=none is O_DIRECT\n"
+	"      --net tap=NAME[,mac=xx:xx:xx:xx:xx:xx] | --net none\n"
+	"                       virtio-net on host TAP NAME (created if absent, which needs\n"
+	"                       root or CAP_NET_ADMIN); repeatable, up to 2; disks and NICs\n"
+	"                       together at most 6. Default MAC: 52:54:00 + a hash of NAME\n"
 	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
@@ -90,7 +94,7 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
-	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK };
+	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -101,6 +105,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "elf64-entry", no_argument, NULL, OPT_ELF64 },
 		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -151,6 +156,21 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 						   optarg);
 			cfg->nr_disks++;
 			break;
+		case OPT_NET: {
+			char orig[128]; /* parsing splits optarg: keep it whole for the message */
+
+			if (!strcmp(optarg, "none"))
+				break;
+			if (cfg->nr_nets == VM_MAX_NETS)
+				return usage_error("vmon run", "%s", "too many --net (at most 2)");
+			snprintf(orig, sizeof(orig), "%s", optarg);
+			if (vnet_parse_opts(optarg, &cfg->nets[cfg->nr_nets]))
+				return usage_error("vmon run",
+						   "--net '%s': want tap=NAME[,mac=xx:xx:xx:xx:xx:xx] (unicast)",
+						   orig);
+			cfg->nr_nets++;
+			break;
+		}
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;

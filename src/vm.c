@@ -81,6 +81,11 @@ int vm_config_validate(const struct vm_config *c)
 		log_err("--cpus %u is out of range: 1 to %d", c->ncpus, VM_MAX_CPUS);
 		return -EINVAL;
 	}
+	if (c->nr_disks + c->nr_nets > VM_MAX_VIRTIO_EXTRA) {
+		log_err("%u --disk and %u --net: at most %d devices together (free IRQs)",
+			c->nr_disks, c->nr_nets, VM_MAX_VIRTIO_EXTRA);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -348,10 +353,17 @@ static int vm_add_virtio(struct vm *vm, struct virtio_mmio *t, const struct virt
 	return ret;
 }
 
+/* I/O thread: a net device's TAP has frames; deliver them under the transport lock. */
+static void vm_net_rx_kick(void *ctx)
+{
+	virtio_mmio_process(ctx, VNET_RXQ);
+}
+
 static int vm_setup_virtio(struct vm *vm)
 {
 	static const char *const disk_names[VM_MAX_DISKS] = { "virtio-blk0", "virtio-blk1",
 		"virtio-blk2", "virtio-blk3", "virtio-blk4", "virtio-blk5" };
+	static const char *const net_names[VM_MAX_NETS] = { "virtio-net0", "virtio-net1" };
 	int ret;
 
 	if (strlen(vm->cfg.cmdline) >= sizeof(vm->cmdline)) {
@@ -373,6 +385,16 @@ static int vm_setup_virtio(struct vm *vm)
 		}
 		vm->nr_disks_open++;
 		ret = vm_add_virtio(vm, &vm->disk_mmio[i], &vblk_ops, &vm->disk[i], disk_names[i]);
+	}
+	for (unsigned i = 0; !ret && i < vm->cfg.nr_nets; i++) {
+		struct vnet_env env = { .m = &vm->mem, .loop = &vm->io, .rx_kick = vm_net_rx_kick,
+					.rx_kick_ctx = &vm->net_mmio[i] };
+
+		ret = vnet_open(&vm->net[i], &env, &vm->cfg.nets[i]);
+		if (ret)
+			break;
+		vm->nr_nets_open++;
+		ret = vm_add_virtio(vm, &vm->net_mmio[i], &vnet_ops, &vm->net[i], net_names[i]);
 	}
 	return ret;
 }
@@ -640,6 +662,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_disks_open; i++)
 		vblk_close(&vm->disk[i]);
 	vm->nr_disks_open = 0;
+	for (unsigned i = 0; i < vm->nr_nets_open; i++)
+		vnet_close(&vm->net[i]);
+	vm->nr_nets_open = 0;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -687,6 +712,15 @@ void vm_print_stats(struct vm *vm, FILE *f)
 			" register exits, %.2f exits/request\n",
 			t->ops->name, t->base, t->gsi, t->chains, t->notifies, t->interrupts, exits,
 			t->chains ? (double)exits / (double)t->chains : 0.0);
+	}
+	for (unsigned i = 0; i < vm->nr_nets_open; i++) {
+		const struct vnet *n = &vm->net[i];
+
+		fprintf(f, "  virtio-net%u %s %02x:%02x:%02x:%02x:%02x:%02x: rx %" PRIu64
+			" packets %" PRIu64 " bytes %" PRIu64 " errors, tx %" PRIu64 " packets %" PRIu64
+			" bytes %" PRIu64 " errors\n", i, n->ifname, n->mac[0], n->mac[1], n->mac[2],
+			n->mac[3], n->mac[4], n->mac[5], n->rx_packets, n->rx_bytes, n->rx_errors,
+			n->tx_packets, n->tx_bytes, n->tx_errors);
 	}
 	free(s);
 }

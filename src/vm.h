@@ -31,11 +31,15 @@
 #include "vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 
 #define VM_MIN_MEM   (2ULL << 20)    /* room for boot structures and a tiny guest */
 #define VM_MAX_CPUS  254             /* MP table: 8-bit APIC IDs, IOAPIC takes one */
 #define VM_MAX_DISKS 6               /* with the rng, fits the free ISA IRQs (vm.c) */
+#define VM_MAX_NETS  2
+/* Disks and NICs share the free ISA IRQs left after the rng (vm_virtio_gsis in vm.c). */
+#define VM_MAX_VIRTIO_EXTRA 6
 #define VM_VIRTIO_MMIO_BASE 0xd0000000ULL /* in the PCI hole, below the IOAPIC */
 #define VM_CMDLINE_MAX 4096
 
@@ -52,6 +56,8 @@ struct vm_config {
 	int console_out_fd;       /* stdout */
 	struct vblk_opts disks[VM_MAX_DISKS];
 	unsigned nr_disks;
+	struct vnet_opts nets[VM_MAX_NETS];
+	unsigned nr_nets;
 };
 
 /* Why the VM stopped; maps to vmon's exit status in main.c. */
@@ -85,8 +91,11 @@ struct vm {
 	struct vblk disk[VM_MAX_DISKS];
 	struct virtio_mmio disk_mmio[VM_MAX_DISKS];
 	unsigned nr_disks_open;
+	struct vnet net[VM_MAX_NETS];
+	struct virtio_mmio net_mmio[VM_MAX_NETS];
+	unsigned nr_nets_open;
 	unsigned nr_virtio;             /* transports set up, in creation order */
-	struct virtio_mmio *virtio[1 + VM_MAX_DISKS];
+	struct virtio_mmio *virtio[1 + VM_MAX_DISKS + VM_MAX_NETS];
 	char cmdline[VM_CMDLINE_MAX];   /* user's command line + virtio_mmio.device= */
 
 	struct vcpu *vcpus;

@@ -108,6 +108,14 @@ static void vmmio_kick(void *ctx)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void virtio_mmio_process(struct virtio_mmio *t, unsigned qi)
+{
+	pthread_mutex_lock(&t->lock);
+	if (qi < t->ops->nr_queues)
+		vmmio_process(t, qi);
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void vmmio_reset(struct virtio_mmio *t)
 {
 	t->ops->reset(t->dev);

@@ -72,6 +72,13 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_mmio_env *env, u
 		     unsigned gsi, const struct virtio_dev_ops *ops, void *dev);
 void virtio_mmio_destroy(struct virtio_mmio *t);
 
+/*
+ * I/O thread: run the device's queue_notify for queue qi as if the driver
+ * had notified it, for device-side events (a TAP became readable). Takes
+ * the transport mutex; does nothing unless the driver set the queue up.
+ */
+void virtio_mmio_process(struct virtio_mmio *t, unsigned qi);
+
 /* Append " virtio_mmio.device=4K@0x...:gsi" for the guest's command line. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t len);
 

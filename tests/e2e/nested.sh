@@ -23,7 +23,9 @@
 # console piped through `sed -u` into a log; parse the CASE lines that L1 prints:
 #   CASE <name> rc=<VMM exit status> ms=<launch-to-exit ms> marker=<yes|no>
 #        marker_ms=<launch-to-marker ms|-> cpus=<n|-> l2_uptime=<L2's /proc/uptime at marker|->
-# Cases: bzimage-1cpu, bzimage-2cpu (bzImage entry), pvh-1cpu (ELF vmlinux, PVH entry). A case
+# Cases: bzimage-1cpu, bzimage-2cpu (bzImage entry), pvh-1cpu (ELF vmlinux, PVH entry); with
+# vmon also virtio-rng, virtio-blk, virtio-blk-ro and virtio-net (L1 makes TAP tap0 with busybox
+# tunctl as 10.0.2.1/24, vmon attaches --net tap=tap0, L2 pings 10.0.2.1 from eth0). A case
 # passes when the VMM exits 0, the L2 marker line was seen and it reports the expected CPU count.
 # Times are taken inside L1 with busybox `adjtimex` (gettimeofday, 1 us resolution; each reading
 # costs a fork under TCG) or, if that fails, /proc/uptime (10 ms); L1 says which it used.
@@ -70,6 +72,7 @@ if [ "$inner" = vmon ]; then
 		"virtio-rng 1 /l2/bzImage rng"
 		"virtio-blk 1 /l2/bzImage blk --disk /l2/disk.img"
 		"virtio-blk-ro 1 /l2/bzImage blkro --disk /l2/disk.img,ro"
+		"virtio-net 1 /l2/bzImage net --net tap=tap0,mac=52:54:00:12:34:56"
 	)
 fi
 # VMON_NESTED_CASES="name ..." runs only those cases (the demo runs one).
@@ -235,6 +238,11 @@ run_case() { # NAME CPUS KERNEL TEST [VMON FLAGS...]
 	shift
 	rm -f /tmp/rc /tmp/mark /tmp/test
 	echo "L1-CASE-START $name"
+	# The net case: L1 owns tap0 (10.0.2.1/24) before vmon attaches to it; L2 pings it.
+	if [ "$3" = net ] && [ ! -e /sys/class/net/tap0 ]; then
+		tunctl -t tap0 >/dev/null && ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up ||
+			echo "L1-NET-SETUP failed"
+	fi
 	t0=$(now_ms)
 	{ timeout -s KILL "$CASE_TIMEOUT" /bin/inner-vmm "$@" </dev/null 2>&1; echo $? >/tmp/rc; } |
 		while IFS= read -r line; do

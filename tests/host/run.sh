@@ -135,6 +135,16 @@ vm cpus999 -k $G/hello.elf --cpus 999;            one_line cpus-999 1 'out of ra
 vm nokvm -k $G/hello.elf --kvm-device "$T/nokvm"; one_line no-kvm 1 'does not exist: KVM is not available'
 vm nokernel --mem 4M;                             one_line no-kernel 2 'kernel given'
 vm badopt -k $G/hello.elf --frobnicate;           one_line unknown-option 2 'unknown option'
+# --net option strings are refused while parsing (no TAP, no KVM needed).
+vm net -k $G/hello.elf --net mac=52:54:00:12:34:56; one_line net-no-tap 2 "--net 'mac=52:54:00:12:34:56': want tap=NAME"
+vm net -k $G/hello.elf --net tap=;                one_line net-empty-tap 2 "--net 'tap=': want tap=NAME"
+vm net -k $G/hello.elf --net tap=t0,mac=52:54:00:12:34; one_line net-short-mac 2 'want tap=NAME\[,mac='
+vm net -k $G/hello.elf --net tap=t0,mac=01:00:5e:00:00:01; one_line net-multicast-mac 2 'want tap=NAME\[,mac='
+vm net -k $G/hello.elf --net tap=t0,mac=52:54:00:12:34:zz; one_line net-bad-mac 2 'want tap=NAME\[,mac='
+vm net -k $G/hello.elf --net tap=t0,promisc;      one_line net-bad-option 2 'want tap=NAME\[,mac='
+vm net -k $G/hello.elf --net tap=a-very-long-tap-name; one_line net-long-name 2 'want tap=NAME'
+vm net -k $G/hello.elf --net tap=t0 --net tap=t1 --net tap=t2; one_line net-too-many 2 'too many --net \(at most 2\)'
+vm net -k $G/hello.elf --mem 0 --net none;        one_line net-none 1 'too small'
 # A bzImage header claiming more setup sectors than the file has.
 python3 - "$T/trunc" <<'PY'
 import struct, sys

@@ -1,0 +1,412 @@
+/*
+ * net.c: virtio-net over a TAP (see net.h). Packet layout from virtio 1.2
+ * §5.1.6: every buffer starts with struct virtio_net_hdr (12 bytes with
+ * VIRTIO_F_VERSION_1, num_buffers included), then the Ethernet frame.
+ * The TAP is opened with IFF_VNET_HDR and a header size of 12, so it takes
+ * and gives that very header (include/uapi/linux/virtio_net.h layout).
+ */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../log.h"
+#include "../util.h"
+
+#define VNET_QUEUE_SIZE 256
+#define VNET_TUN_PATH   "/dev/net/tun"
+
+/* Feature bits, virtio 1.2 §5.1.3. */
+#define VIRTIO_NET_F_MAC    5
+#define VIRTIO_NET_F_STATUS 16
+
+/* struct virtio_net_config, virtio 1.2 §5.1.4. */
+#define CFG_MAC         0
+#define CFG_STATUS      6
+#define CFG_MAX_VQ_PAIRS 8
+#define CFG_SIZE        10
+#define VIRTIO_NET_S_LINK_UP 1
+
+/* struct virtio_net_hdr, virtio 1.2 §5.1.6. */
+#define VNET_HDR_SIZE        12 /* with num_buffers: always so under VERSION_1 */
+#define HDR_FLAGS            0
+#define HDR_GSO_TYPE         1
+#define HDR_NUM_BUFFERS      10
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_GSO_NONE     0
+
+/*
+ * Frames delivered per receive-queue pass. More stay in the TAP and the
+ * (level-triggered) watch brings us back, so other devices get a turn.
+ */
+#define VNET_RX_BUDGET VNET_QUEUE_SIZE
+
+static uint64_t vnet_features(void *dev)
+{
+	(void)dev;
+	return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS);
+}
+
+static int vnet_config_read(void *dev, uint64_t off, void *data, unsigned len)
+{
+	struct vnet *n = dev;
+	uint8_t cfg[CFG_SIZE] = { 0 };
+
+	memcpy(cfg + CFG_MAC, n->mac, VNET_MAC_LEN);
+	le16_put(cfg + CFG_STATUS, VIRTIO_NET_S_LINK_UP);
+	le16_put(cfg + CFG_MAX_VQ_PAIRS, 1); /* only meaningful with MQ; 1 is the truth */
+	return virtio_config_copy(cfg, sizeof(cfg), off, data, len);
+}
+
+/*
+ * Arm or disarm the TAP fd in the I/O thread's epoll set. Disarming uses
+ * EPOLL_CTL_DEL rather than MOD with no events: epoll reports EPOLLERR and
+ * EPOLLHUP whatever the mask, and a TAP whose interface was deleted would
+ * then spin the loop. I/O thread only.
+ */
+static void vnet_watch(struct vnet *n, int on)
+{
+	if (n->rx_watched == on)
+		return;
+	if ((on ? ioloop_add(n->loop, &n->rx_h) : ioloop_remove(n->loop, &n->rx_h)) < 0)
+		return; /* logged by the ioloop */
+	n->rx_watched = on;
+}
+
+/* I/O thread: the TAP has frames. Delivery re-arms the watch once the TAP is drained. */
+static void vnet_tap_readable(void *ctx)
+{
+	struct vnet *n = ctx;
+
+	vnet_watch(n, 0);
+	n->rx_kick(n->rx_kick_ctx);
+}
+
+/*
+ * Point iov at the chain's readable (writable == 0) or writable bytes,
+ * starting `skip` bytes in. Returns the number of entries or -EFAULT.
+ */
+static int vnet_iov(struct vnet *n, int writable, uint32_t skip, struct iovec *iov)
+{
+	int k = 0;
+
+	for (unsigned i = 0; i < n->chain.n; i++) {
+		const struct virtq_buf *vb = &n->chain.buf[i];
+
+		if (vb->write != writable)
+			continue;
+		if (skip >= vb->len) {
+			skip -= vb->len;
+			continue;
+		}
+		iov[k].iov_base = gmem_ptr(n->m, vb->gpa + skip, vb->len - skip);
+		if (!iov[k].iov_base)
+			return -EFAULT;
+		iov[k].iov_len = vb->len - skip;
+		k++;
+		skip = 0;
+	}
+	return k;
+}
+
+/*
+ * Read one frame from the TAP into the popped receive chain. Returns the
+ * bytes written to the chain (0: nothing usable, the driver drops it), or
+ * -EINVAL if the chain could not be written (the ring is broken).
+ */
+static int vnet_rx_one(struct vnet *n, struct virtq *q)
+{
+	uint8_t hdr[VNET_HDR_SIZE];
+	ssize_t got;
+	int k;
+
+	if (n->chain.in_len < VNET_HDR_SIZE) {
+		n->rx_errors++;
+		return 0;
+	}
+	/* The header lands in a bounce buffer so it can be fixed up below. */
+	n->iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
+	k = vnet_iov(n, 1, VNET_HDR_SIZE, n->iov + 1);
+	if (k < 0)
+		return -EINVAL;
+	do
+		got = readv(n->tap_fd, n->iov, k + 1);
+	while (got < 0 && errno == EINTR);
+	/* Too short a buffer makes the TAP drop the frame (EFAULT/EINVAL). */
+	if (got < VNET_HDR_SIZE || (uint64_t)got > n->chain.in_len) {
+		n->rx_errors++;
+		return 0;
+	}
+	/*
+	 * Without offloads the TAP sends neither partial checksums nor GSO;
+	 * should a frame say otherwise, the driver could not handle it.
+	 */
+	if ((hdr[HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	    hdr[HDR_GSO_TYPE] != VIRTIO_NET_HDR_GSO_NONE) {
+		n->rx_errors++;
+		return 0;
+	}
+	/*
+	 * DATA_VALID needs VIRTIO_NET_F_GUEST_CSUM, not offered (§5.1.6.3.1);
+	 * num_buffers is 1 without MRG_RXBUF (§5.1.6.3.2; the TAP skips it).
+	 */
+	hdr[HDR_FLAGS] = 0;
+	le16_put(hdr + HDR_NUM_BUFFERS, 1);
+	if (virtq_chain_write(q, &n->chain, 0, hdr, sizeof(hdr)) < 0)
+		return -EINVAL;
+	n->rx_packets++;
+	n->rx_bytes += (uint64_t)got - VNET_HDR_SIZE;
+	return (int)got;
+}
+
+/* Is a frame waiting in the TAP? 0 no, 1 yes, -EIO the TAP is gone. */
+static int vnet_tap_pending(struct vnet *n)
+{
+	struct pollfd p = { .fd = n->tap_fd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & POLLIN)
+		return 1;
+	return p.revents & (POLLERR | POLLHUP | POLLNVAL) ? -EIO : 0;
+}
+
+/*
+ * Deliver frames while both the TAP and the ring have some. Peeking with
+ * poll before popping means a chain is never taken without a frame for it
+ * (the virtqueue has no way to give one back).
+ */
+static int vnet_rx(struct vnet *n, struct virtq *q)
+{
+	int pushed = 0, ret;
+
+	while (pushed < VNET_RX_BUDGET) {
+		int written;
+
+		ret = vnet_tap_pending(n);
+		if (ret < 0) {
+			log_warn("virtio-net %s: the TAP reports an error; receive stops", n->ifname);
+			return pushed; /* stays unwatched */
+		}
+		if (ret == 0) {
+			vnet_watch(n, 1); /* drained: wait for the next frame */
+			return pushed;
+		}
+		ret = virtq_pop(q, &n->chain);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			/* Ring empty: frames wait in the TAP until the driver's next RX notify. */
+			vnet_watch(n, 0);
+			return pushed;
+		}
+		written = vnet_rx_one(n, q);
+		if (written < 0 || virtq_push(q, n->chain.head, (uint32_t)written) < 0)
+			return -EINVAL;
+		pushed++;
+	}
+	vnet_watch(n, 1); /* budget spent: the level-triggered watch fires again */
+	return pushed;
+}
+
+static int vnet_tx(struct vnet *n, struct virtq *q)
+{
+	int pushed = 0, ret;
+
+	while ((ret = virtq_pop(q, &n->chain)) > 0) {
+		int k = n->chain.out_len >= VNET_HDR_SIZE ? vnet_iov(n, 0, 0, n->iov) : -EINVAL;
+		ssize_t w = -1;
+
+		if (k == -EFAULT)
+			return -EINVAL;
+		if (k > 0) {
+			/* Header and frame go to the TAP as the driver laid them out. */
+			do
+				w = writev(n->tap_fd, n->iov, k);
+			while (w < 0 && errno == EINTR);
+			if (w < 0 && !n->tx_error_logged) {
+				n->tx_error_logged = 1;
+				log_warn("virtio-net %s: TAP write: %s (further errors only counted)",
+					 n->ifname, strerror(errno));
+			}
+		}
+		if (w < 0) {
+			n->tx_errors++;
+		} else {
+			n->tx_packets++;
+			n->tx_bytes += n->chain.out_len - VNET_HDR_SIZE;
+		}
+		if (virtq_push(q, n->chain.head, 0) < 0)
+			return -EINVAL;
+		pushed++;
+	}
+	return ret < 0 ? ret : pushed;
+}
+
+static int vnet_queue_notify(void *dev, struct virtq *q, unsigned qi)
+{
+	struct vnet *n = dev;
+
+	return qi == VNET_RXQ ? vnet_rx(n, q) : vnet_tx(n, q);
+}
+
+const struct virtio_dev_ops vnet_ops = {
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.nr_queues = 2,
+	.queue_size_max = VNET_QUEUE_SIZE,
+	.features = vnet_features,
+	.config_read = vnet_config_read,
+	.config_write = virtio_config_readonly_write, /* mac is read-only under VERSION_1 */
+	.queue_notify = vnet_queue_notify,
+	.reset = virtio_reset_none,
+};
+
+static int vnet_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "xx:xx:xx:xx:xx:xx", unicast and not all zero. */
+static int vnet_parse_mac(const char *s, uint8_t *mac)
+{
+	int any = 0;
+
+	if (strlen(s) != 3 * VNET_MAC_LEN - 1)
+		return -EINVAL;
+	for (int i = 0; i < VNET_MAC_LEN; i++) {
+		int hi = vnet_hex(s[3 * i]), lo = vnet_hex(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < VNET_MAC_LEN - 1 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		any |= mac[i];
+	}
+	return !any || (mac[0] & 1) ? -EINVAL : 0; /* bit 0 of the first octet: multicast */
+}
+
+int vnet_parse_opts(char *s, struct vnet_opts *o)
+{
+	char *tok, *save = NULL;
+
+	memset(o, 0, sizeof(*o));
+	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "tap=", 4) && !o->tap) {
+			o->tap = tok + 4;
+			if (!*o->tap || strlen(o->tap) >= IFNAMSIZ || strchr(o->tap, '/'))
+				return -EINVAL;
+		} else if (!strncmp(tok, "mac=", 4) && !o->has_mac) {
+			if (vnet_parse_mac(tok + 4, o->mac))
+				return -EINVAL;
+			o->has_mac = 1;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return o->tap ? 0 : -EINVAL;
+}
+
+/* 52:54:00 (the prefix QEMU uses; 0x52 is locally administered, unicast) + FNV-1a of the name. */
+static void vnet_default_mac(const char *name, uint8_t *mac)
+{
+	uint32_t h = 2166136261u; /* FNV-1a 32-bit offset basis */
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u; /* FNV prime */
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+static int vnet_tap_open(struct vnet *n, const char *name)
+{
+	struct ifreq ifr;
+	int hdr_sz = VNET_HDR_SIZE, le = 1, err;
+
+	n->tap_fd = open(VNET_TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (n->tap_fd < 0) {
+		err = errno;
+		log_err("--net tap=%s: cannot open " VNET_TUN_PATH ": %s", name, strerror(err));
+		return -err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(n->tap_fd, TUNSETIFF, &ifr) < 0) {
+		err = errno;
+		if (err == EPERM)
+			log_err("--net tap=%s: need root or CAP_NET_ADMIN to create TAP %s", name, name);
+		else if (err == EBUSY)
+			log_err("--net tap=%s: TAP %s is in use by another process", name, name);
+		else if (err == EINVAL)
+			log_err("--net tap=%s: %s exists and is not a TAP (or the name is invalid)",
+				name, name);
+		else
+			log_err("--net tap=%s: TUNSETIFF: %s", name, strerror(err));
+		return -err;
+	}
+	snprintf(n->ifname, sizeof(n->ifname), "%.*s", (int)sizeof(ifr.ifr_name) - 1, ifr.ifr_name);
+	/*
+	 * The header is the 12-byte VERSION_1 one, little-endian whatever the
+	 * host; no offloads (a persistent TAP may keep a previous user's).
+	 */
+	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
+	    ioctl(n->tap_fd, TUNSETVNETLE, &le) < 0 || ioctl(n->tap_fd, TUNSETOFFLOAD, 0) < 0) {
+		err = errno;
+		log_err("--net tap=%s: cannot set up virtio headers: %s", name, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+int vnet_open(struct vnet *n, const struct vnet_env *env, const struct vnet_opts *o)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->m = env->m;
+	n->loop = env->loop;
+	n->rx_kick = env->rx_kick;
+	n->rx_kick_ctx = env->rx_kick_ctx;
+	ret = vnet_tap_open(n, o->tap);
+	if (ret) {
+		vnet_close(n);
+		return ret;
+	}
+	if (o->has_mac)
+		memcpy(n->mac, o->mac, VNET_MAC_LEN);
+	else
+		vnet_default_mac(n->ifname, n->mac);
+	n->rx_h = (struct ioloop_handler){ .fd = n->tap_fd, .fn = vnet_tap_readable, .ctx = n };
+	ret = ioloop_add(n->loop, &n->rx_h);
+	if (ret) {
+		vnet_close(n);
+		return ret;
+	}
+	n->rx_watched = 1;
+	return 0;
+}
+
+void vnet_close(struct vnet *n)
+{
+	if (n->tap_fd >= 0)
+		close(n->tap_fd);
+	n->tap_fd = -1;
+}

@@ -1,0 +1,87 @@
+/*
+ * net.h: virtio network device (virtio 1.2 §5.1) backed by a host TAP
+ * interface opened with IFF_VNET_HDR, so the 12-byte virtio_net_hdr_v1 the
+ * driver puts in front of each frame goes to the TAP as is.
+ *
+ * Owns: the TAP fd and its ioloop handler (RX: the TAP became readable),
+ * the configuration space (mac, status = link up) and packet counters.
+ * Queues: 0 = receiveq, 1 = transmitq (one pair, no VIRTIO_NET_F_MQ).
+ * Features: MAC and STATUS only; no checksum or segmentation offloads, no
+ * MRG_RXBUF (the driver then posts buffers big enough for a whole frame).
+ * Does not own the transport: frames arriving from the TAP are delivered by
+ * asking the transport to process the receive queue (env->rx_kick), which
+ * takes the transport's lock and calls queue_notify(receiveq).
+ *
+ * Threads: everything runs on the VM's I/O thread (queue_notify under the
+ * transport mutex; the TAP handler only toggles its epoll watch and calls
+ * rx_kick); config reads on vCPU threads under the transport mutex.
+ *
+ * Frames are never dropped for want of receive buffers: when the ring is
+ * empty they stay queued in the TAP and the TAP fd is taken out of the
+ * epoll set until the driver notifies the receive queue (it posted
+ * buffers), so an empty ring costs no busy loop.
+ */
+#ifndef VMON_VIRTIO_NET_H
+#define VMON_VIRTIO_NET_H
+
+#include <net/if.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "../gmem.h"
+#include "../ioloop.h"
+#include "virtio.h"
+
+#define VNET_RXQ 0
+#define VNET_TXQ 1
+#define VNET_MAC_LEN 6
+
+struct vnet_opts {
+	const char *tap;             /* interface name, shorter than IFNAMSIZ */
+	uint8_t mac[VNET_MAC_LEN];
+	int has_mac;                 /* 0: derived from the TAP name (vnet_open) */
+};
+
+/* What a net device is handed at creation. */
+struct vnet_env {
+	const struct gmem *m;
+	struct ioloop *loop;
+	/* Ask the transport to run queue_notify(VNET_RXQ) under its lock. */
+	void (*rx_kick)(void *ctx);
+	void *rx_kick_ctx;
+};
+
+struct vnet {
+	const struct gmem *m;
+	struct ioloop *loop;
+	void (*rx_kick)(void *ctx);
+	void *rx_kick_ctx;
+	int tap_fd;
+	char ifname[IFNAMSIZ];
+	uint8_t mac[VNET_MAC_LEN];
+	struct ioloop_handler rx_h;
+	int rx_watched;                  /* TAP fd armed in epoll (I/O thread only) */
+	int tx_error_logged;             /* log the first TAP write error only */
+	struct virtq_chain chain;        /* the chain being served */
+	struct iovec iov[VIRTQ_MAX_CHAIN + 1]; /* + the RX header bounce */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_errors, tx_errors;
+};
+
+extern const struct virtio_dev_ops vnet_ops;
+
+/*
+ * Parse "tap=NAME[,mac=xx:xx:xx:xx:xx:xx]"; 0 or -EINVAL. s is modified in
+ * place and o->tap points into it. The MAC must be unicast and nonzero.
+ */
+int vnet_parse_opts(char *s, struct vnet_opts *o);
+
+/*
+ * Open (or create, with CAP_NET_ADMIN) the TAP, set it up for virtio
+ * headers and watch it in env->loop. Without a mac= option the MAC is
+ * 52:54:00 followed by three bytes of a hash of the TAP name: stable across
+ * runs, locally administered, unicast. 0 or -errno, logged.
+ */
+int vnet_open(struct vnet *n, const struct vnet_env *env, const struct vnet_opts *o);
+void vnet_close(struct vnet *n);
+
+#endif
