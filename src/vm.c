@@ -301,6 +301,11 @@ static int vm_setup_devices(struct vm *vm)
 	if (ret)
 		return ret;
 	ret = i8042_init(&vm->kbd, vm_kbd_reset, vm);
+	if (!ret) {
+		struct irq_line kbd_irq = { .set = vm_irq_line, .ctx = vm, .gsi = I8042_IRQ };
+
+		i8042_connect_irq(&vm->kbd, &kbd_irq);
+	}
 	if (ret) {
 		uart_destroy(&vm->serial0);
 		return ret;

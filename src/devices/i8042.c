@@ -1,60 +1,158 @@
 /*
- * i8042.c: keyboard-controller subset (see i8042.h). Command numbers from
- * the IBM PC/AT Technical Reference (8042 commands 0x20, 0x60, 0xfe).
+ * i8042.c: keyboard controller (see i8042.h). Command numbers and bits
+ * from the IBM PC/AT Technical Reference (8042 and keyboard commands), as
+ * Linux's include/linux/i8042.h names them.
  */
 #include "i8042.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define I8042_STATUS_OBF 0x01 /* output buffer full: data for the host */
-#define I8042_STATUS_SYS 0x04 /* system flag: self-test passed */
+/* Status register. */
+#define STR_OBF     0x01 /* output buffer full: data for the guest */
+#define STR_SYS     0x04 /* system flag: self-test passed */
+#define STR_KEYLOCK 0x10 /* set: keyboard not inhibited by the keylock */
 
-#define I8042_CMD_READ_CB  0x20
-#define I8042_CMD_WRITE_CB 0x60
-#define I8042_CMD_SELFTEST 0xaa
-#define I8042_CMD_RESET    0xfe
+/* Command byte (CTR). */
+#define CTR_KBDINT  0x01
+#define CTR_KBDDIS  0x10
+#define CTR_AUXDIS  0x20
 
-/* One-byte registers: the range is one port each, so off is always 0. */
-static int i8042_read(void *dev, uint64_t off, void *data, unsigned len, int status)
+/* Controller commands (port 0x64). */
+#define CMD_READ_CTR   0x20
+#define CMD_WRITE_CTR  0x60
+#define CMD_AUX_DIS    0xa7
+#define CMD_AUX_EN     0xa8
+#define CMD_AUX_TEST   0xa9
+#define CMD_SELFTEST   0xaa
+#define CMD_KBD_TEST   0xab
+#define CMD_KBD_DIS    0xad
+#define CMD_KBD_EN     0xae
+#define CMD_READ_OUTP  0xd0
+#define CMD_WRITE_OUTP 0xd1
+#define CMD_KBD_LOOP   0xd2
+#define CMD_AUX_LOOP   0xd3
+#define CMD_AUX_SEND   0xd4
+#define CMD_RESET      0xfe
+
+/* Keyboard commands (port 0x60) and replies. */
+#define KBD_ECHO     0xee
+#define KBD_GET_ID   0xf2
+#define KBD_RESET    0xff
+#define KBD_ACK      0xfa
+#define KBD_BAT_OK   0xaa /* basic assurance test passed */
+
+#define SELFTEST_OK      0x55
+#define PORT_TEST_OK     0x00
+#define PORT_TEST_NO_AUX 0x01 /* "clock line stuck low": Linux then has no mouse port */
+#define OUTP_RESET_BIT   0x01 /* output port bit 0 low holds the CPU in reset */
+
+/* Queue a byte for the guest; interrupt on IRQ 1 when the queue was empty. Lock held. */
+static void i8042_push(struct i8042 *k, uint8_t v)
+{
+	if (k->out_n == I8042_OUTQ)
+		return; /* a real controller would overrun too */
+	k->outq[(k->out_head + k->out_n) % I8042_OUTQ] = v;
+	if (k->out_n++ == 0 && (k->ctr & CTR_KBDINT)) {
+		irq_line_set(&k->irq, 1); /* ISA IRQs are edge-triggered: pulse */
+		irq_line_set(&k->irq, 0);
+	}
+}
+
+static int i8042_data_read(void *dev, uint64_t off, void *data, unsigned len)
 {
 	struct i8042 *k = dev;
 	uint8_t v;
 
 	(void)off;
 	pthread_mutex_lock(&k->lock);
-	if (status) {
-		v = I8042_STATUS_SYS | (k->out_full ? I8042_STATUS_OBF : 0);
-	} else {
-		v = k->out;
-		k->out_full = 0;
+	v = k->last; /* an empty buffer still reads its last byte, as on hardware */
+	if (k->out_n) {
+		v = k->last = k->outq[k->out_head];
+		k->out_head = (k->out_head + 1) % I8042_OUTQ;
+		k->out_n--;
+		if (k->out_n && (k->ctr & CTR_KBDINT)) {
+			irq_line_set(&k->irq, 1); /* the next byte is ready */
+			irq_line_set(&k->irq, 0);
+		}
 	}
 	pthread_mutex_unlock(&k->lock);
 	memset(data, v, len);
 	return 0;
 }
 
-static int i8042_data_read(void *dev, uint64_t off, void *data, unsigned len)
-{
-	return i8042_read(dev, off, data, len, 0);
-}
-
 static int i8042_status_read(void *dev, uint64_t off, void *data, unsigned len)
 {
-	return i8042_read(dev, off, data, len, 1);
+	struct i8042 *k = dev;
+	uint8_t v;
+
+	(void)off;
+	pthread_mutex_lock(&k->lock);
+	v = STR_SYS | STR_KEYLOCK | (k->out_n ? STR_OBF : 0);
+	pthread_mutex_unlock(&k->lock);
+	memset(data, v, len);
+	return 0;
+}
+
+/* A byte for the keyboard itself: ACK it, with the replies probes wait for. Lock held. */
+static void i8042_keyboard(struct i8042 *k, uint8_t v)
+{
+	switch (v) {
+	case KBD_ECHO:
+		i8042_push(k, KBD_ECHO);
+		break;
+	case KBD_GET_ID:
+		i8042_push(k, KBD_ACK);
+		i8042_push(k, 0xab); /* MF2 keyboard ID, two bytes */
+		i8042_push(k, 0x83);
+		break;
+	case KBD_RESET:
+		i8042_push(k, KBD_ACK);
+		i8042_push(k, KBD_BAT_OK);
+		break;
+	default:
+		i8042_push(k, KBD_ACK); /* LEDs, scancode set, rate, enable: all accepted */
+		break;
+	}
+}
+
+/* Returns 1 if the byte asks for a CPU reset. Lock held. */
+static int i8042_data_byte(struct i8042 *k, uint8_t v)
+{
+	uint8_t cmd = k->pending_cmd;
+
+	k->pending_cmd = 0;
+	switch (cmd) {
+	case CMD_WRITE_CTR:
+		k->ctr = v;
+		return 0;
+	case CMD_WRITE_OUTP:
+		return !(v & OUTP_RESET_BIT);
+	case CMD_KBD_LOOP:
+	case CMD_AUX_LOOP:
+		/* Echoed as keyboard data: an AUX loop test then fails, as with no mouse port. */
+		i8042_push(k, v);
+		return 0;
+	case CMD_AUX_SEND:
+		return 0; /* no mouse to send to */
+	default:
+		i8042_keyboard(k, v);
+		return 0;
+	}
 }
 
 static int i8042_data_write(void *dev, uint64_t off, const void *data, unsigned len)
 {
 	struct i8042 *k = dev;
+	int reset;
 
 	(void)off;
 	(void)len;
 	pthread_mutex_lock(&k->lock);
-	if (k->pending_cmd == I8042_CMD_WRITE_CB)
-		k->cmd_byte = *(const uint8_t *)data;
-	k->pending_cmd = 0;
+	reset = i8042_data_byte(k, *(const uint8_t *)data);
 	pthread_mutex_unlock(&k->lock);
+	if (reset && k->reset)
+		k->reset(k->reset_ctx);
 	return 0;
 }
 
@@ -67,19 +165,43 @@ static int i8042_command_write(void *dev, uint64_t off, const void *data, unsign
 	(void)off;
 	(void)len;
 	pthread_mutex_lock(&k->lock);
+	k->pending_cmd = 0;
 	switch (cmd) {
-	case I8042_CMD_READ_CB:
-		k->out = k->cmd_byte;
-		k->out_full = 1;
+	case CMD_READ_CTR:
+		i8042_push(k, k->ctr);
 		break;
-	case I8042_CMD_WRITE_CB:
-		k->pending_cmd = cmd;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTP:
+	case CMD_KBD_LOOP:
+	case CMD_AUX_LOOP:
+	case CMD_AUX_SEND:
+		k->pending_cmd = cmd; /* the data byte follows on port 0x60 */
 		break;
-	case I8042_CMD_SELFTEST:
-		k->out = 0x55; /* "test passed" */
-		k->out_full = 1;
+	case CMD_SELFTEST:
+		i8042_push(k, SELFTEST_OK);
 		break;
-	case I8042_CMD_RESET:
+	case CMD_KBD_TEST:
+		i8042_push(k, PORT_TEST_OK);
+		break;
+	case CMD_AUX_TEST:
+		i8042_push(k, PORT_TEST_NO_AUX);
+		break;
+	case CMD_AUX_DIS:
+		k->ctr |= CTR_AUXDIS;
+		break;
+	case CMD_AUX_EN:
+		k->ctr &= (uint8_t)~CTR_AUXDIS;
+		break;
+	case CMD_KBD_DIS:
+		k->ctr |= CTR_KBDDIS;
+		break;
+	case CMD_KBD_EN:
+		k->ctr &= (uint8_t)~CTR_KBDDIS;
+		break;
+	case CMD_READ_OUTP:
+		i8042_push(k, OUTP_RESET_BIT);
+		break;
+	case CMD_RESET:
 		reset = 1;
 		break;
 	default:
@@ -115,8 +237,15 @@ int i8042_init(struct i8042 *k, void (*reset)(void *ctx), void *ctx)
 		return -ret;
 	k->reset = reset;
 	k->reset_ctx = ctx;
-	k->cmd_byte = 0x45; /* translate, system flag, keyboard interrupt */
+	k->ctr = 0x45; /* translate, system flag, keyboard interrupt, as firmware leaves it */
 	return 0;
+}
+
+void i8042_connect_irq(struct i8042 *k, const struct irq_line *irq)
+{
+	pthread_mutex_lock(&k->lock);
+	k->irq = *irq;
+	pthread_mutex_unlock(&k->lock);
 }
 
 void i8042_destroy(struct i8042 *k)

@@ -1,12 +1,16 @@
 /*
- * i8042.h: the PC keyboard controller, only as far as a VMM needs it.
+ * i8042.h: the PC keyboard controller with a silent keyboard behind it.
  *
- * Owns: ports 0x60 (data) and 0x64 (status/command). The one command that
- * matters is 0xfe, "pulse the reset line", which Linux issues for reboot=k:
- * it is reported through the reset callback so the VM can end cleanly.
- * There is no keyboard: status reads say "no data, input buffer empty".
- *
- * Threads: vCPU threads; the state is two bytes under a mutex.
+ * Owns: ports 0x60 (data) and 0x64 (status/command). Two things matter:
+ *  - command 0xfe (or 0xd1 with bit 0 clear) pulses the reset line, which
+ *    Linux uses for reboot=k: reported through the reset callback so the VM
+ *    can end cleanly;
+ *  - a guest's i8042 driver probes the controller and polls for answers: a
+ *    command that is never answered costs it 10,000 polls (each an exit to
+ *    vmon) and half a second. So every probe gets the answer a controller
+ *    with a keyboard and no mouse (AUX) port gives, and the keyboard ACKs
+ *    its commands (with the reset and identify replies) on IRQ 1.
+ * Threads: vCPU threads; the state is a few bytes under a mutex.
  */
 #ifndef VMON_I8042_H
 #define VMON_I8042_H
@@ -15,24 +19,31 @@
 #include <stdint.h>
 
 #include "../bus.h"
+#include "../irq.h"
 
 #define I8042_DATA_PORT    0x60
 #define I8042_COMMAND_PORT 0x64
+#define I8042_IRQ          1 /* keyboard, PC/AT convention */
+#define I8042_OUTQ         8
 
 struct i8042 {
 	pthread_mutex_t lock;
 	void (*reset)(void *ctx); /* called on a reset pulse */
 	void *reset_ctx;
-	uint8_t cmd_byte;    /* controller command byte (command 0x20/0x60) */
-	uint8_t pending_cmd; /* command waiting for its data byte, or 0 */
-	uint8_t out;         /* byte the next data read returns */
-	int out_full;
+	struct irq_line irq;      /* IRQ 1; set() NULL until connected */
+	uint8_t ctr;              /* controller command byte (commands 0x20/0x60) */
+	uint8_t pending_cmd;      /* command waiting for its data byte, or 0 */
+	uint8_t outq[I8042_OUTQ]; /* bytes for the guest to read at port 0x60 */
+	unsigned out_head, out_n;
+	uint8_t last;             /* what port 0x60 reads when the queue is empty */
 };
 
 extern const struct bus_dev_ops i8042_ops;         /* port 0x60 */
 extern const struct bus_dev_ops i8042_command_ops; /* port 0x64 */
 
 int i8042_init(struct i8042 *k, void (*reset)(void *ctx), void *ctx);
+/* Give the controller its keyboard interrupt line. */
+void i8042_connect_irq(struct i8042 *k, const struct irq_line *irq);
 void i8042_destroy(struct i8042 *k);
 
 #endif

@@ -21,7 +21,9 @@
 #include "test.h"
 
 #define STATUS_OBF 0x01
-#define STATUS_SYS 0x04
+#define STATUS_SYS 0x04      /* self-test passed */
+#define STATUS_KEYLOCK 0x10  /* keyboard not inhibited */
+#define STATUS_IDLE (STATUS_SYS | STATUS_KEYLOCK)
 
 /* ---- i8042 ----------------------------------------------------------- */
 
@@ -78,9 +80,9 @@ TEST(kbd_status_idle)
 {
 	struct kbd_fx *f = kbd_new();
 
-	/* No data, input buffer empty, self-test passed. */
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS);
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS);
+	/* No data, input buffer empty, self-test passed, not inhibited. */
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
 	CHECK_EQ(f->resets, 0);
 	kbd_free(f);
 }
@@ -119,9 +121,9 @@ TEST(kbd_command_byte)
 
 	/* 0x20: the command byte appears in the output buffer. */
 	kout(f, I8042_COMMAND_PORT, 0x20);
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS | STATUS_OBF);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x45);
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS); /* read empties it */
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE); /* read empties it */
 
 	/* 0x60 then a data byte sets it. */
 	kout(f, I8042_COMMAND_PORT, 0x60);
@@ -129,14 +131,15 @@ TEST(kbd_command_byte)
 	kout(f, I8042_COMMAND_PORT, 0x20);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x65);
 
-	/* Only the byte right after 0x60 counts. */
+	/* Only the byte right after 0x60 counts: the next goes to the keyboard, which ACKs. */
 	kout(f, I8042_DATA_PORT, 0x11);
 	kout(f, I8042_COMMAND_PORT, 0x20);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x65);
 
 	/* Stale output is not re-flagged: a second data read keeps OBF clear. */
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x65);
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
 	CHECK_EQ(f->resets, 0);
 	kbd_free(f);
 }
@@ -149,9 +152,98 @@ TEST(kbd_self_test)
 	CHECK_EQ(kin(f, I8042_COMMAND_PORT) & STATUS_OBF, STATUS_OBF);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x55);
 	CHECK_EQ(kin(f, I8042_COMMAND_PORT) & STATUS_OBF, 0);
-	/* Unknown commands produce no output. */
+	/* Commands without a reply produce no output (0xd4: send to the absent mouse). */
 	kout(f, I8042_COMMAND_PORT, 0xd4);
-	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_SYS);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	kbd_free(f);
+}
+
+/*
+ * Linux's i8042 probe: every command it polls for is answered at once (an
+ * unanswered one costs the guest 10,000 polls, each an exit), and the
+ * answers say "keyboard port fine, no mouse port".
+ */
+TEST(kbd_probe_answers)
+{
+	struct kbd_fx *f = kbd_new();
+
+	kout(f, I8042_COMMAND_PORT, 0xab); /* keyboard port test */
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x00);
+	kout(f, I8042_COMMAND_PORT, 0xa9); /* mouse port test: fails, so no AUX */
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x01);
+	kout(f, I8042_COMMAND_PORT, 0xd3); /* AUX loop: echoed, but not as AUX data */
+	kout(f, I8042_DATA_PORT, 0x5a);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x5a);
+	kout(f, I8042_COMMAND_PORT, 0xa7); /* disable AUX: CTR bit 5 */
+	kout(f, I8042_COMMAND_PORT, 0x20);
+	CHECK_EQ(kin(f, I8042_DATA_PORT) & 0x20, 0x20);
+	kout(f, I8042_COMMAND_PORT, 0xa8);
+	kout(f, I8042_COMMAND_PORT, 0x20);
+	CHECK_EQ(kin(f, I8042_DATA_PORT) & 0x20, 0);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	CHECK_EQ(f->resets, 0);
+	kbd_free(f);
+}
+
+struct irq_rec {
+	unsigned rises;
+	int level;
+};
+
+static int irq_rec_set(void *ctx, unsigned gsi, int level)
+{
+	struct irq_rec *r = ctx;
+
+	if (gsi == I8042_IRQ && level && !r->level)
+		r->rises++;
+	r->level = level;
+	return 0;
+}
+
+/* The keyboard ACKs, identifies and resets, raising IRQ 1 per byte made ready. */
+TEST(kbd_keyboard_replies_and_irq)
+{
+	struct kbd_fx *f = kbd_new();
+	struct irq_rec rec = { 0 };
+	struct irq_line line = { .set = irq_rec_set, .ctx = &rec, .gsi = I8042_IRQ };
+
+	i8042_connect_irq(&f->k, &line);
+	kout(f, I8042_DATA_PORT, 0xf2); /* identify */
+	CHECK_EQ(rec.rises, 1);
+	CHECK_EQ(rec.level, 0); /* edge: pulsed, not held */
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xab);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x83);
+	CHECK_EQ(rec.rises, 3); /* one more per byte still queued after a read */
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	kout(f, I8042_DATA_PORT, 0xff); /* reset: ACK, then self-test passed */
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xaa);
+	kout(f, I8042_DATA_PORT, 0xee); /* echo */
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xee);
+	/* With the keyboard interrupt off in the CTR, no IRQ. */
+	kout(f, I8042_COMMAND_PORT, 0x60);
+	kout(f, I8042_DATA_PORT, 0x44);
+	rec.rises = 0;
+	kout(f, I8042_DATA_PORT, 0xf4);
+	CHECK_EQ(rec.rises, 0);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
+	CHECK_EQ(f->resets, 0);
+	kbd_free(f);
+}
+
+/* Output port write with bit 0 clear holds the CPU in reset. */
+TEST(kbd_output_port_reset)
+{
+	struct kbd_fx *f = kbd_new();
+
+	kout(f, I8042_COMMAND_PORT, 0xd1);
+	kout(f, I8042_DATA_PORT, 0x03);
+	CHECK_EQ(f->resets, 0);
+	kout(f, I8042_COMMAND_PORT, 0xd1);
+	kout(f, I8042_DATA_PORT, 0x02);
+	CHECK_EQ(f->resets, 1);
 	kbd_free(f);
 }
 
@@ -329,6 +421,6 @@ TEST(rtc_nvram)
 	rtc_free(f);
 }
 
-TEST_MAIN(T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte), T(kbd_self_test),
+TEST_MAIN(T(kbd_probe_answers), T(kbd_keyboard_replies_and_irq), T(kbd_output_port_reset), T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte), T(kbd_self_test),
 	  T(rtc_index_port), T(rtc_status_registers), T(rtc_time_matches_host),
 	  T(rtc_clock_writes_ignored), T(rtc_nvram))
