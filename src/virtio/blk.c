@@ -64,43 +64,6 @@ static int vblk_config_read(void *dev, uint64_t off, void *data, unsigned len)
 	return virtio_config_copy(cfg, sizeof(cfg), off, data, len);
 }
 
-/*
- * Build an iovec over the data buffers (all but the header's and the
- * status byte's). The header and status may share a buffer with data, so
- * work in byte offsets: data spans [data_off, data_off + data_len) of the
- * chain's readable (OUT) or writable (IN) bytes.
- */
-static int vblk_iov(struct vblk *b, int writable, uint64_t data_off, uint64_t data_len,
-		    struct iovec *iov, int *niov)
-{
-	uint64_t pos = 0;
-	int n = 0;
-
-	for (unsigned i = 0; i < b->chain.n && data_len; i++) {
-		const struct virtq_buf *vb = &b->chain.buf[i];
-		uint64_t start, take;
-
-		if (vb->write != writable)
-			continue;
-		if (pos + vb->len <= data_off) {
-			pos += vb->len;
-			continue;
-		}
-		start = data_off > pos ? data_off - pos : 0;
-		take = vb->len - start < data_len ? vb->len - start : data_len;
-		iov[n].iov_base = gmem_ptr(b->m, vb->gpa + start, take);
-		if (!iov[n].iov_base)
-			return -EFAULT;
-		iov[n].iov_len = take;
-		n++;
-		data_off += take;
-		data_len -= take;
-		pos += vb->len;
-	}
-	*niov = n;
-	return data_len ? -EINVAL : 0;
-}
-
 /* Full transfer or error: loop over short reads/writes. */
 static int vblk_rw(struct vblk *b, int write, struct iovec *iov, int niov, uint64_t off)
 {
@@ -157,9 +120,10 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 			return VIRTIO_BLK_S_IOERR;
 		if (!in && b->read_only)
 			return VIRTIO_BLK_S_IOERR;
-		ret = vblk_iov(b, in, in ? 0 : VBLK_HDR_SIZE, data_len, b->iov, &niov);
-		if (!ret)
-			ret = vblk_rw(b, !in, b->iov, niov, sector * VBLK_SECTOR);
+		/* Data is what lies between the header and the status byte. */
+		niov = virtq_chain_iov(q, &b->chain, in, in ? 0 : VBLK_HDR_SIZE, data_len, b->iov,
+				       VIRTQ_MAX_CHAIN);
+		ret = niov < 0 ? niov : vblk_rw(b, !in, b->iov, niov, sector * VBLK_SECTOR);
 		if (ret) {
 			log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
 				 in ? "read" : "write", data_len, sector, strerror(-ret));

@@ -91,33 +91,6 @@ static void vnet_tap_readable(void *ctx)
 }
 
 /*
- * Point iov at the chain's readable (writable == 0) or writable bytes,
- * starting `skip` bytes in. Returns the number of entries or -EFAULT.
- */
-static int vnet_iov(struct vnet *n, int writable, uint32_t skip, struct iovec *iov)
-{
-	int k = 0;
-
-	for (unsigned i = 0; i < n->chain.n; i++) {
-		const struct virtq_buf *vb = &n->chain.buf[i];
-
-		if (vb->write != writable)
-			continue;
-		if (skip >= vb->len) {
-			skip -= vb->len;
-			continue;
-		}
-		iov[k].iov_base = gmem_ptr(n->m, vb->gpa + skip, vb->len - skip);
-		if (!iov[k].iov_base)
-			return -EFAULT;
-		iov[k].iov_len = vb->len - skip;
-		k++;
-		skip = 0;
-	}
-	return k;
-}
-
-/*
  * Read one frame from the TAP into the popped receive chain. Returns the
  * bytes written to the chain (0: nothing usable, the driver drops it), or
  * -EINVAL if the chain could not be written (the ring is broken).
@@ -134,7 +107,8 @@ static int vnet_rx_one(struct vnet *n, struct virtq *q)
 	}
 	/* The header lands in a bounce buffer so it can be fixed up below. */
 	n->iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
-	k = vnet_iov(n, 1, VNET_HDR_SIZE, n->iov + 1);
+	k = virtq_chain_iov(q, &n->chain, true, VNET_HDR_SIZE, n->chain.in_len - VNET_HDR_SIZE,
+			    n->iov + 1, VIRTQ_MAX_CHAIN);
 	if (k < 0)
 		return -EINVAL;
 	do
@@ -222,7 +196,10 @@ static int vnet_tx(struct vnet *n, struct virtq *q)
 	int pushed = 0, ret;
 
 	while ((ret = virtq_pop(q, &n->chain)) > 0) {
-		int k = n->chain.out_len >= VNET_HDR_SIZE ? vnet_iov(n, 0, 0, n->iov) : -EINVAL;
+		int k = n->chain.out_len >= VNET_HDR_SIZE
+				? virtq_chain_iov(q, &n->chain, false, 0, n->chain.out_len, n->iov,
+						  VIRTQ_MAX_CHAIN)
+				: -EINVAL;
 		ssize_t w = -1;
 
 		if (k == -EFAULT)

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "gmem.h"
 #include "log.h"
@@ -487,26 +488,26 @@ bool virtq_needs_notify(struct virtq *q)
 }
 
 /*
- * Shared body of virtq_chain_read and virtq_chain_write: exactly one of
- * to_host (read: fill it from the readable buffers) and from_host (write:
- * store it into the writable buffers) is used, as to_guest says.
+ * The one walk over a chain's bytes: visit [offset, offset + len) of its
+ * device-readable (writable == false) or device-writable bytes, taken end
+ * to end, one guest segment at a time. fn returns 0 or -errno to stop.
+ * -EINVAL if the range does not fit inside out_len / in_len.
  */
-static int64_t virtq_chain_copy(const struct virtq *q, const struct virtq_chain *c,
-				bool to_guest, uint64_t offset, uint8_t *to_host,
-				const uint8_t *from_host, size_t len)
+static int virtq_chain_walk(const struct virtq *q, const struct virtq_chain *c, bool writable,
+			    uint64_t offset, uint64_t len,
+			    int (*fn)(void *ctx, uint64_t gpa, size_t len), void *ctx)
 {
-	uint64_t avail = to_guest ? c->in_len : c->out_len;
-	size_t done = 0;
+	uint64_t avail = writable ? c->in_len : c->out_len, done = 0;
 
 	if (!q->m || offset > avail || len > avail - offset)
 		return -EINVAL;
 	VMON_BUG_ON(c->n > VIRTQ_MAX_CHAIN);
 	for (unsigned i = 0; i < c->n && done < len; i++) {
 		const struct virtq_buf *b = &c->buf[i];
-		size_t chunk;
+		uint64_t chunk;
 		int ret;
 
-		if (b->write != to_guest)
+		if (b->write != writable)
 			continue;
 		if (offset >= b->len) {
 			offset -= b->len;
@@ -515,25 +516,78 @@ static int64_t virtq_chain_copy(const struct virtq *q, const struct virtq_chain 
 		chunk = b->len - offset;
 		if (chunk > len - done)
 			chunk = len - done;
-		ret = to_guest ? gmem_write(q->m, b->gpa + offset, from_host + done, chunk)
-			       : gmem_read(q->m, b->gpa + offset, to_host + done, chunk);
+		ret = fn(ctx, b->gpa + offset, (size_t)chunk);
 		if (ret)
 			return ret;
 		done += chunk;
 		offset = 0;
 	}
 	VMON_BUG_ON(done != len); /* in_len / out_len were summed from buf[] */
-	return (int64_t)done;
+	return 0;
+}
+
+struct virtq_copy {
+	const struct gmem *m;
+	uint8_t *to_host;         /* chain_read: fill this */
+	const uint8_t *from_host; /* chain_write: store this */
+	size_t done;
+};
+
+static int virtq_copy_seg(void *ctx, uint64_t gpa, size_t len)
+{
+	struct virtq_copy *cp = ctx;
+	int ret = cp->to_host ? gmem_read(cp->m, gpa, cp->to_host + cp->done, len)
+			      : gmem_write(cp->m, gpa, cp->from_host + cp->done, len);
+
+	cp->done += len;
+	return ret;
+}
+
+struct virtq_iov {
+	const struct gmem *m;
+	struct iovec *iov;
+	unsigned n, max;
+};
+
+static int virtq_iov_seg(void *ctx, uint64_t gpa, size_t len)
+{
+	struct virtq_iov *v = ctx;
+	void *p;
+
+	if (v->n == v->max)
+		return -ENOSPC;
+	p = gmem_ptr(v->m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	v->iov[v->n].iov_base = p;
+	v->iov[v->n].iov_len = len;
+	v->n++;
+	return 0;
+}
+
+int virtq_chain_iov(const struct virtq *q, const struct virtq_chain *c, bool writable,
+		    uint64_t offset, uint64_t len, struct iovec *iov, unsigned max)
+{
+	struct virtq_iov v = { .m = q->m, .iov = iov, .max = max };
+	int ret = virtq_chain_walk(q, c, writable, offset, len, virtq_iov_seg, &v);
+
+	return ret ? ret : (int)v.n;
 }
 
 int64_t virtq_chain_read(const struct virtq *q, const struct virtq_chain *c,
 			 uint64_t offset, void *dst, size_t len)
 {
-	return virtq_chain_copy(q, c, false, offset, dst, NULL, len);
+	struct virtq_copy cp = { .m = q->m, .to_host = dst };
+	int ret = virtq_chain_walk(q, c, false, offset, len, virtq_copy_seg, &cp);
+
+	return ret ? ret : (int64_t)len;
 }
 
 int64_t virtq_chain_write(const struct virtq *q, const struct virtq_chain *c,
 			  uint64_t offset, const void *src, size_t len)
 {
-	return virtq_chain_copy(q, c, true, offset, NULL, src, len);
+	struct virtq_copy cp = { .m = q->m, .from_host = src };
+	int ret = virtq_chain_walk(q, c, true, offset, len, virtq_copy_seg, &cp);
+
+	return ret ? ret : (int64_t)len;
 }

@@ -187,4 +187,15 @@ int64_t virtq_chain_read(const struct virtq *q, const struct virtq_chain *c,
 int64_t virtq_chain_write(const struct virtq *q, const struct virtq_chain *c,
 			  uint64_t offset, const void *src, size_t len);
 
+/*
+ * Describe [offset, offset + len) of the chain's device-readable
+ * (writable == false) or device-writable bytes as host iovecs, for
+ * preadv/pwritev/readv/writev straight into guest buffers. Returns the
+ * entries used, -EINVAL if the range does not fit, -ENOSPC if max entries
+ * are too few, -EFAULT only if guest RAM went away (not expected).
+ */
+struct iovec;
+int virtq_chain_iov(const struct virtq *q, const struct virtq_chain *c, bool writable,
+		    uint64_t offset, uint64_t len, struct iovec *iov, unsigned max);
+
 #endif
