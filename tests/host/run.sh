@@ -114,6 +114,26 @@ if kvm_case sigterm; then
 	want sigterm 4 'echo: ready' 'signal' && ok "sigterm (exit 4)"
 fi
 
+# ---- the CLI tells the truth: every option in main.c's table is in `vmon run --help`
+"$VMON" run --help >"$T/help" 2>&1; rc=$?
+missing=$(sed -n '/static const struct option opts/,/NULL, 0, NULL, 0/p' src/main.c |
+	sed -n 's/.*{ "\([a-z0-9-]*\)".*/\1/p' | while read -r o; do grep -q -- "--$o" "$T/help" || echo "$o"; done)
+if [ "$rc" != 0 ]; then bad run-help "exit status $rc"
+elif [ -n "$missing" ]; then bad run-help "options missing from --help: $missing"
+else ok run-help; fi
+"$VMON" --help >"$T/out" 2>"$T/err"; rc=$?
+want main-help 0 'Exit status: 0 guest' && ok main-help
+
+# ---- host detection
+if kvm_case info; then
+	"$VMON" info >"$T/out" 2>"$T/err"; rc=$?
+	if [ -e /sys/module/kvm_pvm ]; then kind='^backend: +PVM'
+	elif [ -e /sys/module/kvm_intel ]; then kind='^backend: +hardware-assisted \(Intel VMX'
+	elif [ -e /sys/module/kvm_amd ]; then kind='^backend: +hardware-assisted \(AMD SVM'
+	else kind='^backend: +unknown'; fi
+	want info 0 "$kind" && ok "info ($(sed -n 's/^backend: *//p' "$T/out" | cut -c1-40))"
+fi
+
 # ---- bad input: one clear line on stderr, non-zero status, no crash
 one_line() { # NAME RC PATTERN
 	if [ "$rc" != "$2" ]; then bad "$1" "exit status $rc, want $2"; return; fi
