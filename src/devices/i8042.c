@@ -47,16 +47,23 @@
 #define PORT_TEST_NO_AUX 0x01 /* "clock line stuck low": Linux then has no mouse port */
 #define OUTP_RESET_BIT   0x01 /* output port bit 0 low holds the CPU in reset */
 
-/* Queue a byte for the guest; interrupt on IRQ 1 when the queue was empty. Lock held. */
+/* A byte is ready at port 0x60: pulse IRQ 1 if the guest enabled it. Lock held. */
+static void i8042_raise(struct i8042 *k)
+{
+	if (!(k->ctr & CTR_KBDINT))
+		return;
+	irq_line_set(&k->irq, 1); /* ISA IRQs are edge-triggered: pulse */
+	irq_line_set(&k->irq, 0);
+}
+
+/* Queue a byte for the guest; interrupt when the queue was empty. Lock held. */
 static void i8042_push(struct i8042 *k, uint8_t v)
 {
 	if (k->out_n == I8042_OUTQ)
 		return; /* a real controller would overrun too */
 	k->outq[(k->out_head + k->out_n) % I8042_OUTQ] = v;
-	if (k->out_n++ == 0 && (k->ctr & CTR_KBDINT)) {
-		irq_line_set(&k->irq, 1); /* ISA IRQs are edge-triggered: pulse */
-		irq_line_set(&k->irq, 0);
-	}
+	if (k->out_n++ == 0)
+		i8042_raise(k);
 }
 
 static int i8042_data_read(void *dev, uint64_t off, void *data, unsigned len)
@@ -70,11 +77,8 @@ static int i8042_data_read(void *dev, uint64_t off, void *data, unsigned len)
 	if (k->out_n) {
 		v = k->last = k->outq[k->out_head];
 		k->out_head = (k->out_head + 1) % I8042_OUTQ;
-		k->out_n--;
-		if (k->out_n && (k->ctr & CTR_KBDINT)) {
-			irq_line_set(&k->irq, 1); /* the next byte is ready */
-			irq_line_set(&k->irq, 0);
-		}
+		if (--k->out_n)
+			i8042_raise(k); /* the next byte is ready */
 	}
 	pthread_mutex_unlock(&k->lock);
 	memset(data, v, len);
