@@ -62,13 +62,18 @@ demo: deps
 
 # Every level, continuing past failures; ends with "N passed, N failed, N skipped".
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(UNIT_BINS) $(GUEST_BINS)
+	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(UNIT_BINS) $(GUEST_BINS)
 	@tests/run-all.sh $(UNIT_BINS)
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
 
-test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(GUEST_BINS)
+# Two VMs in one process (tests/host/two_vms.c), ASan+UBSan.
+$(BUILD)/two_vms: tests/host/two_vms.c $(VMON_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS)
+
+test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(GUEST_BINS)
 	@tests/host/run.sh
 
 test-e2e: $(BUILD)/vmon.static

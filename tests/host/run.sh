@@ -89,6 +89,12 @@ if kvm_case console-input; then
 	want console-input 0 '^PASS echo hello world$' && ok console-input
 fi
 
+# Two VMs in one process at once: no state outside struct vm (tests/host/two_vms.c).
+if kvm_case two-vms; then
+	if timeout 60 build/two_vms $G/hello.elf $G/smp.elf >"$T/out" 2>"$T/err"; then rc=0; else rc=$?; fi
+	want two-vms 0 '^2 passed, 0 failed$' && ok "two-vms (hello and smp concurrently in one process)"
+fi
+
 # ---- guests and hosts that must stop with a given status
 if kvm_case triple-fault; then
 	vm triple -k $G/triple.elf --mem 4M
