@@ -17,7 +17,7 @@ VMON_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
 
-.PHONY: all static deps demo test test-unit test-host test-e2e guest clean fuzz fuzz-build
+.PHONY: all static deps demo bench test test-unit test-host test-e2e guest clean fuzz fuzz-build
 all: $(BUILD)/vmon
 
 $(BUILD)/vmon: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
@@ -59,6 +59,11 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.static
 	@scripts/demo.sh
+
+# Nested I/O benchmark: vmon beside QEMU microvm in one L1 boot (BENCH_ROUNDS, default 3).
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vmon.static
+	@bench/nested-io.sh --vmm $(BUILD)/vmon.static
 
 # Every level, continuing past failures; ends with "N passed, N failed, N skipped".
 test: deps
