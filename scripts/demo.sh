@@ -16,7 +16,7 @@ if [ -c /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
 		--stats --cmdline "console=ttyS0 reboot=k panic=-1"
 fi
 why="no /dev/kvm"
-[ -e /sys/module/kvm_pvm ] && why="this host's KVM is PVM ($(build/vmon info | sed -n 's/^backend: *//p'))"
+[ -e /sys/module/kvm_pvm ] && why="this host's KVM is $(build/vmon info | sed -n 's/^backend: *//p')"
 echo "demo: $why: booting the guest nested (QEMU TCG -> L1 Linux + KVM -> vmon -> L2)" >&2
 VMON_NESTED_CASES=bzimage-2cpu \
 	VMON_NESTED_L2_CMDLINE="console=ttyS0 panic=-1" \
