@@ -36,6 +36,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMON_LOG_TAG=nested-io
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib/cache.sh
 source "$repo/scripts/lib/cache.sh"
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib/nested.sh
+source "$repo/scripts/lib/nested.sh"
 
 vmm=$repo/build/vmon.static
 rounds=${BENCH_ROUNDS:-3}
@@ -91,37 +93,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- L1 initramfs
-declare -A have_dir=() have_lib=()
-list=$tmp/l1.list
-: >"$list"
-add_dir() {
-	local d=$1
-	[ "$d" = / ] || [ -n "${have_dir[$d]+x}" ] && return 0
-	add_dir "$(dirname "$d")"
-	have_dir[$d]=1
-	echo "dir $d 0755 0 0" >>"$list"
-}
-add_file() { # PATH_IN_IMAGE HOST_FILE [MODE] (host symlinks dereferenced)
-	add_dir "$(dirname "$1")"
-	echo "file $1 $(readlink -f "$2") ${3:-0755} 0 0" >>"$list"
-}
-add_with_libs() { # HOST_BINARY PATH_IN_IMAGE: plus its ldd libraries and the loader
-	add_file "$2" "$1"
-	local lib
-	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-		[ -n "${have_lib[$lib]+x}" ] && continue
-		have_lib[$lib]=1
-		add_file "$lib" "$lib"
-	done
-}
-add_dir /dev
-echo "nod /dev/console 0600 0 0 c 5 1" >>"$list"
-echo "nod /dev/null 0666 0 0 c 1 3" >>"$list"
-for d in /proc /sys /tmp /bin /sbin /usr/bin /usr/sbin /l2; do add_dir "$d"; done
-add_file /bin/busybox "$busybox"
-"$busybox" --list-full | while read -r applet; do
-	[ "$applet" = bin/busybox ] || echo "slink /$applet /bin/busybox 0777 0 0"
-done >>"$list"
+l1_list_init "$tmp/l1.list" "$busybox"
 add_file /l2/bzImage "$l2/bzImage" 0644
 add_file /l2/initrd.cpio "$l2initrd" 0644
 add_with_libs "$vmm" /bin/vmon
@@ -238,24 +210,7 @@ add_file /init "$tmp/init"
 log "images ready after $((SECONDS - t_start)) s; L1 initramfs $(du -h "$tmp/l1.cpio" | cut -f1)"
 
 # ---------------------------------------------------------------- run L1
-# L1's TSC frequency from the host, as tests/e2e/nested.sh does (without it L1's TSC
-# calibration under TCG often fails and its KVM never enters a guest).
-host_tsc_khz() {
-	local mhz=${VMON_NESTED_TSC_MHZ:-}
-	if [ -z "$mhz" ]; then
-		mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p; s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
-	fi
-	if [ -z "$mhz" ] && grep -qw constant_tsc /proc/cpuinfo; then
-		mhz=$(awk -F': *' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
-	fi
-	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN {printf "%d\n", m * 1000 + 0.5}'
-}
-l1_cmdline="console=ttyS0 reboot=k panic=-1 quiet kvm.report_ignored_msrs=0"
-if tsc_khz=$(host_tsc_khz) && [ -n "$tsc_khz" ]; then
-	l1_cmdline+=" tsc_early_khz=$tsc_khz tsc=reliable"
-else
-	log "WARNING: host TSC frequency unknown (set VMON_NESTED_TSC_MHZ); L1's KVM may hang"
-fi
+l1_cmdline=$(l1_kernel_cmdline) # scripts/lib/nested.sh: with the TSC rate, or L1's KVM may hang
 consolelog=$tmp/console.log
 l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # 2 sockets: see tests/e2e/nested.sh
 log "booting L1 ($rounds rounds, timeout ${timeout_s} s); console log: $consolelog"

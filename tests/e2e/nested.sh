@@ -40,6 +40,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMON_LOG_TAG=nested
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib/cache.sh
 source "$repo/scripts/lib/cache.sh"
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/nested.sh
+source "$repo/scripts/lib/nested.sh"
 
 vmm=$repo/build/vmon.static
 inner=vmon
@@ -135,47 +137,15 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- L1 initramfs
-declare -A have_dir=()
-list=$tmp/l1.list
-: >"$list"
-add_dir() { # create PATH and its parents in the image
-	local d=$1
-	[ "$d" = / ] || [ -n "${have_dir[$d]+x}" ] && return 0
-	add_dir "$(dirname "$d")"
-	have_dir[$d]=1
-	echo "dir $d 0755 0 0" >>"$list"
-}
-add_file() { # PATH_IN_IMAGE HOST_FILE [MODE]; symlinks on the host are dereferenced
-	add_dir "$(dirname "$1")"
-	echo "file $1 $(readlink -f "$2") ${3:-0755} 0 0" >>"$list"
-}
-add_with_libs() { # HOST_BINARY PATH_IN_IMAGE: the binary plus its ldd libraries and loader
-	add_file "$2" "$1"
-	local lib
-	# ldd prints "name => /path (addr)" and "/lib64/ld-linux-x86-64.so.2 (addr)"
-	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-		[ -n "${have_lib[$lib]+x}" ] && continue
-		have_lib[$lib]=1
-		add_file "$lib" "$lib"
-	done
-}
-declare -A have_lib=()
-
-add_dir /dev
-echo "nod /dev/console 0600 0 0 c 5 1" >>"$list"
-echo "nod /dev/null 0666 0 0 c 1 3" >>"$list"
-for d in /proc /sys /tmp /bin /sbin /usr/bin /usr/sbin /l2; do add_dir "$d"; done
-add_file /bin/busybox "$busybox"
-"$busybox" --list-full | while read -r applet; do
-	[ "$applet" = bin/busybox ] || echo "slink /$applet /bin/busybox 0777 0 0"
-done >>"$list"
+l1_list_init "$tmp/l1.list" "$busybox"
 add_file /l2/bzImage "$l2/bzImage" 0644
 add_file /l2/vmlinux "$l2/vmlinux" 0644
 add_file /l2/initrd.cpio "$l2initrd" 0644
 # An empty ext2 image for the virtio-blk cases; debugfs reads it back in L1.
 if [ "$inner" = vmon ]; then
-	command -v mke2fs >/dev/null && command -v debugfs >/dev/null ||
+	if ! command -v mke2fs >/dev/null || ! command -v debugfs >/dev/null; then
 		skip_all "mke2fs/debugfs not found (install the Debian package e2fsprogs)"
+	fi
 	truncate -s 16M "$tmp/disk.img"
 	mke2fs -q -t ext2 -F "$tmp/disk.img"
 	add_file /l2/disk.img "$tmp/disk.img" 0644
@@ -292,26 +262,7 @@ log "L1 initramfs: $(du -h "$tmp/l1.cpio" | cut -f1) (inner VMM: $inner)"
 # ---------------------------------------------------------------- run L1
 consolelog=$tmp/console.log
 l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # see the comment at the qemu command below
-# L1's TSC. Under TCG the guest TSC ticks at the host's TSC rate, but L1 has no HPET/PM timer
-# (no ACPI) and its PIT calibration fails often, more so when the host is busy: then L1 marks the
-# TSC unstable with tsc_khz=0 and its KVM never enters a guest (KVM_RUN spins re-requesting a
-# kvmclock update; the inner VMM hangs without printing a byte). So tell L1 the frequency.
-host_tsc_khz() {
-	local mhz=${VMON_NESTED_TSC_MHZ:-}
-	if [ -z "$mhz" ]; then # the kernel's own calibration, when dmesg is readable
-		mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p; s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
-	fi
-	if [ -z "$mhz" ] && grep -qw constant_tsc /proc/cpuinfo; then
-		mhz=$(awk -F': *' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
-	fi
-	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN {printf "%d\n", m * 1000 + 0.5}'
-}
-l1_cmdline="console=ttyS0 reboot=k panic=-1 quiet kvm.report_ignored_msrs=0"
-if tsc_khz=$(host_tsc_khz) && [ -n "$tsc_khz" ]; then
-	l1_cmdline+=" tsc_early_khz=$tsc_khz tsc=reliable"
-else
-	log "WARNING: host TSC frequency unknown (set VMON_NESTED_TSC_MHZ); L1's KVM may hang"
-fi
+l1_cmdline=$(l1_kernel_cmdline) # scripts/lib/nested.sh: with the TSC rate, or L1's KVM may hang
 log "booting L1 (timeout ${timeout_s} s, -smp $l1_smp, cmdline: $l1_cmdline)"
 log "console log: $consolelog"
 t_l1=$SECONDS
