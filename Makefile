@@ -6,14 +6,18 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CPPFLAGS := -D_GNU_SOURCE -Isrc
 LDLIBS   := -lpthread
+# The management API and CLI (src/api/): HTTP server, JSON, HTTP client.
+API_LIBS := -lmicrohttpd -ljson-c -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 BUILD    := build
-VMON_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats.c \
+CORE_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/stats.c \
              src/vm.c src/vcpu.c src/ioloop.c \
              src/arch/x86/boot.c src/arch/x86/mptable.c src/arch/x86/cpu.c src/arch/x86/host.c \
              src/devices/uart16550.c src/devices/i8042.c src/devices/rtc.c \
              $(wildcard src/virtio/*.c)
+API_SRCS  := $(wildcard src/api/*.c)
+VMON_SRCS := $(CORE_SRCS) $(API_SRCS)
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
 
@@ -22,25 +26,27 @@ all: $(BUILD)/vmon
 
 $(BUILD)/vmon: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS) $(API_LIBS)
 
-# Static build for the nested test (copied into the L1 initramfs).
+# Static build for the nested test (copied into the L1 initramfs): `run` and
+# `info` only. The API's libraries have no static form in Debian (libmicrohttpd
+# pulls in GnuTLS and p11-kit), so this build leaves src/api/ out.
 static: $(BUILD)/vmon.static
-$(BUILD)/vmon.static: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
+$(BUILD)/vmon.static: $(CORE_SRCS) $(MAIN_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -static $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DVMON_NO_API -static $(CORE_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
 
 # vmon with ASan+UBSan, used by the host tests.
 $(BUILD)/vmon.san: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS) $(API_LIBS)
 
 # ---- unit tests: one binary per tests/unit/test_*.c, linked with vmon's code, ASan+UBSan.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 $(BUILD)/unit/%: tests/unit/%.c $(VMON_SRCS) $(HDRS) tests/unit/test.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) -o $@ $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
 
 # ---- host-test guests: freestanding x86-64 ELF images in guests/*/.
 GUEST_CFLAGS := -std=c17 -Wall -Wextra -Werror -O2 -ffreestanding -nostdlib -fno-pic -no-pie \
@@ -60,11 +66,6 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.static
 	@scripts/demo.sh
 
-# Nested I/O benchmark: vmon beside QEMU microvm in one L1 boot (BENCH_ROUNDS, default 3).
-bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/vmon.static
-	@bench/nested-io.sh --vmm $(BUILD)/vmon.static
-
 # Every level, continuing past failures; ends with "N passed, N failed, N skipped".
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(UNIT_BINS) $(GUEST_BINS)
@@ -76,7 +77,7 @@ test-unit: $(UNIT_BINS)
 # Two VMs in one process (tests/host/two_vms.c), ASan+UBSan.
 $(BUILD)/two_vms: tests/host/two_vms.c $(VMON_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
 
 test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(GUEST_BINS)
 	@tests/host/run.sh
@@ -90,3 +91,4 @@ guest:
 clean:
 	rm -rf $(BUILD)
 include tests/fuzz/fuzz.mk
+include bench/bench.mk

@@ -18,4 +18,11 @@ int config_parse_size(const char *s, uint64_t *out);
 /* Parse a decimal unsigned int in [min, max]: 0, -EINVAL or -ERANGE. */
 int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/*
+ * Parse a positive duration: a decimal number with an optional unit s, m, h
+ * or d (a bare number is seconds). 0 and *secs, -EINVAL (junk, zero, empty)
+ * or -ERANGE.
+ */
+int config_parse_duration(const char *s, uint64_t *secs);
+
 #endif

@@ -163,4 +163,40 @@ TEST(parse_uint)
 	}
 }
 
-TEST_MAIN(T(parse_size_valid), T(parse_size_rejected), T(parse_uint))
+TEST(parse_duration)
+{
+	static const struct {
+		const char *in;
+		int want;
+		uint64_t secs;
+	} cases[] = {
+		{ "90", 0, 90 },
+		{ "90s", 0, 90 },
+		{ "10m", 0, 600 },
+		{ "2h", 0, 7200 },
+		{ "1d", 0, 86400 },
+		{ "0", -EINVAL, 0 },
+		{ "0s", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ "s", -EINVAL, 0 },
+		{ "-5", -EINVAL, 0 },
+		{ "5x", -EINVAL, 0 },
+		{ "5ms", -EINVAL, 0 },
+		{ "5 m", -EINVAL, 0 },
+		{ "99999999999999999999", -ERANGE, 0 },
+		{ "999999999999999999d", -ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t out = 12345;
+		int ret = config_parse_duration(cases[i].in, &out);
+
+		if (ret != cases[i].want)
+			fprintf(stderr, "  case \"%s\"\n", cases[i].in);
+		CHECK_EQ(ret, cases[i].want);
+		CHECK_EQ(out, cases[i].want ? 12345 : cases[i].secs);
+	}
+	CHECK_EQ(config_parse_duration(NULL, NULL), -EINVAL);
+}
+
+TEST_MAIN(T(parse_size_valid), T(parse_size_rejected), T(parse_uint), T(parse_duration))
