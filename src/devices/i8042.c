@@ -17,6 +17,7 @@
 #define CTR_KBDINT  0x01
 #define CTR_KBDDIS  0x10
 #define CTR_AUXDIS  0x20
+#define CTR_XLATE   0x40 /* translate the keyboard's set 2 scancodes to set 1 */
 
 /* Controller commands (port 0x64). */
 #define CMD_READ_CTR   0x20
@@ -250,6 +251,29 @@ void i8042_connect_irq(struct i8042 *k, const struct irq_line *irq)
 	pthread_mutex_lock(&k->lock);
 	k->irq = *irq;
 	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_send_ctrl_alt_del(struct i8042 *k)
+{
+	/* Left Ctrl, left Alt, Delete (an E0-prefixed key) down, then up in reverse. */
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71,
+					0xf0, 0x11, 0xf0, 0x14 };
+	const uint8_t *seq;
+	size_t n;
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	seq = (k->ctr & CTR_XLATE) ? set1 : set2;
+	n = (k->ctr & CTR_XLATE) ? sizeof(set1) : sizeof(set2);
+	if (k->out_n + n > I8042_OUTQ) {
+		ret = -ENOSPC;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			i8042_push(k, seq[i]);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
 }
 
 void i8042_destroy(struct i8042 *k)

@@ -24,7 +24,7 @@
 #define I8042_DATA_PORT    0x60
 #define I8042_COMMAND_PORT 0x64
 #define I8042_IRQ          1 /* keyboard, PC/AT convention */
-#define I8042_OUTQ         8
+#define I8042_OUTQ         16 /* room for a whole Ctrl-Alt-Del, make and break */
 
 struct i8042 {
 	pthread_mutex_t lock;
@@ -45,5 +45,11 @@ int i8042_init(struct i8042 *k, void (*reset)(void *ctx), void *ctx);
 /* Give the controller its keyboard interrupt line. */
 void i8042_connect_irq(struct i8042 *k, const struct irq_line *irq);
 void i8042_destroy(struct i8042 *k);
+/*
+ * Press and release Ctrl-Alt-Del on the keyboard: scancode set 1 when the
+ * guest left the controller translating (as Linux does), set 2 otherwise.
+ * Returns 0, or -ENOSPC when the output queue cannot take the sequence.
+ */
+int i8042_send_ctrl_alt_del(struct i8042 *k);
 
 #endif

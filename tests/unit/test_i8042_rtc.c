@@ -421,6 +421,37 @@ TEST(rtc_nvram)
 	rtc_free(f);
 }
 
-TEST_MAIN(T(kbd_probe_answers), T(kbd_keyboard_replies_and_irq), T(kbd_output_port_reset), T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte), T(kbd_self_test),
+/* Ctrl-Alt-Del: set 1 while translating (the default), set 2 when not; a full queue refuses. */
+TEST(kbd_ctrl_alt_del)
+{
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14 };
+	struct kbd_fx *f = kbd_new();
+
+	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
+	for (size_t i = 0; i < sizeof(set1); i++) {
+		CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
+		CHECK_EQ(kin(f, I8042_DATA_PORT), set1[i]);
+	}
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+
+	kout(f, I8042_COMMAND_PORT, 0x60);
+	kout(f, I8042_DATA_PORT, 0x05); /* no translation */
+	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
+	for (size_t i = 0; i < sizeof(set2); i++)
+		CHECK_EQ(kin(f, I8042_DATA_PORT), set2[i]);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+
+	/* Two sequences do not fit in the queue: the second is refused whole. */
+	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), -ENOSPC);
+	for (size_t i = 0; i < sizeof(set2); i++)
+		CHECK_EQ(kin(f, I8042_DATA_PORT), set2[i]);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	CHECK_EQ(f->resets, 0);
+	kbd_free(f);
+}
+
+TEST_MAIN(T(kbd_ctrl_alt_del), T(kbd_probe_answers), T(kbd_keyboard_replies_and_irq), T(kbd_output_port_reset), T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte), T(kbd_self_test),
 	  T(rtc_index_port), T(rtc_status_registers), T(rtc_time_matches_host),
 	  T(rtc_clock_writes_ignored), T(rtc_nvram))
