@@ -468,8 +468,23 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->rx_space_efd = -1;
 	atomic_init(&vm->exit_reason, VM_EXIT_NONE);
 	atomic_init(&vm->stopping, 0);
+	atomic_init(&vm->pause_req, 0);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
+	if (cfg->mux) {
+		/* Detached: output to the console mux, input from its client only. */
+		vm->cfg.console_out_fd = cfg->mux->uart_fd;
+		vm->cfg.console_in_fd = -1;
+	}
+	ret = pthread_mutex_init(&vm->pause_lock, NULL);
+	if (ret)
+		return -ret;
+	ret = pthread_cond_init(&vm->pause_cond, NULL);
+	if (ret) {
+		pthread_mutex_destroy(&vm->pause_lock);
+		return -ret;
+	}
+	vm->pause_inited = 1;
 
 	ret = vm_config_validate(cfg);
 	if (ret)
@@ -510,6 +525,71 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!ret && vm->boot.format != BOOT_FMT_ELF64 && host_linux_caveat(vm->host.kind))
 		log_warn("%s", host_linux_caveat(vm->host.kind));
 	return ret;
+}
+
+static int vm_stopped(struct vm *vm)
+{
+	return atomic_load(&vm->stopping) || atomic_load(&vm->exit_reason) != VM_EXIT_NONE;
+}
+
+static unsigned vm_threads_running(struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].thread_started;
+	return n;
+}
+
+void vm_pause_point(struct vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !vm_stopped(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, 1);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	/* vm_run broadcasts when the VM stops, so this wait always ends. */
+	while (vm->nr_parked < vm_threads_running(vm) && !vm_stopped(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (vm_stopped(vm))
+		ret = -ESRCH;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, 0);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm)
+{
+	return i8042_send_ctrl_alt_del(&vm->kbd);
+}
+
+/* Wake everything that waits on pause state: the VM is stopping. */
+static void vm_pause_release(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static void vm_kick_handler(int sig)
@@ -561,23 +641,54 @@ static int vm_console_input(struct vm *vm, struct console *con, int *in_open)
 	return 0;
 }
 
-/* Main-thread loop: console input until the VM stops or a signal arrives. */
+/* Input from the detached console's client, straight to the UART (no Ctrl-A: the client filters). */
+static void vm_mux_io(struct vm *vm, const struct pollfd *p, unsigned n)
+{
+	uint8_t in[UART_RX_FIFO];
+	size_t room = uart_rx_room(&vm->serial0), len;
+
+	if (room > sizeof(in))
+		room = sizeof(in);
+	conmux_handle(vm->cfg.mux, p, n, in, room, &len);
+	if (len)
+		uart_rx_push(&vm->serial0, in, len);
+}
+
+/* ppoll timeout until the VM's deadline; NULL when it has none. */
+static const struct timespec *vm_deadline_timeout(struct vm *vm, struct timespec *ts)
+{
+	uint64_t now = vm_now_ns(), left;
+
+	if (!vm->cfg.deadline_ns)
+		return NULL;
+	left = vm->cfg.deadline_ns > now ? vm->cfg.deadline_ns - now : 0;
+	ts->tv_sec = (time_t)(left / 1000000000ULL);
+	ts->tv_nsec = (long)(left % 1000000000ULL);
+	return ts;
+}
+
+/* Main-thread loop: console input until the VM stops, a signal arrives or its time is up. */
 static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *waitmask)
 {
 	int in_open = con->in_fd >= 0;
 	uint64_t drain;
 
 	while (atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + CONMUX_NFDS] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = vm->rx_space_efd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
 		};
+		int room = uart_rx_room(&vm->serial0) >= UART_RX_WAKE_ROOM;
+		unsigned nmux = 0;
+		struct timespec ts;
 		int r;
 
-		if (in_open && uart_rx_room(&vm->serial0) >= UART_RX_WAKE_ROOM)
+		if (in_open && room)
 			p[2].fd = con->in_fd;
-		r = ppoll(p, 3, NULL, waitmask);
+		if (vm->cfg.mux)
+			nmux = conmux_pollfds(vm->cfg.mux, p + 3, room);
+		r = ppoll(p, 3 + nmux, vm_deadline_timeout(vm, &ts), waitmask);
 		if (r < 0) {
 			if (errno == EINTR) {
 				/* SIGINT/SIGTERM/SIGHUP are only unblocked inside ppoll. */
@@ -587,10 +698,39 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
+		if (r == 0 && vm->cfg.deadline_ns && vm_now_ns() >= vm->cfg.deadline_ns) {
+			vm_request_stop(vm, VM_EXIT_HOST_STOP, "stopped: its time to live is up");
+			break;
+		}
 		if (p[1].revents && read(vm->rx_space_efd, &drain, sizeof(drain)) < 0)
 			continue;
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			vm_console_input(vm, con, &in_open);
+		if (nmux)
+			vm_mux_io(vm, p + 3, nmux);
+	}
+}
+
+/* Join the vCPU threads; meanwhile keep the console pipe drained so none blocks on it. */
+static void vm_join_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		while (v->thread_started) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 10 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (!pthread_timedjoin_np(v->thread, NULL, &until))
+				v->thread_started = 0;
+			else if (vm->cfg.mux)
+				conmux_drain(vm->cfg.mux);
+		}
 	}
 }
 
@@ -641,13 +781,12 @@ enum vm_exit vm_run(struct vm *vm)
 		vm_main_loop(vm, &con, &waitmask);
 	}
 	atomic_store(&vm->stopping, 1);
+	vm_pause_release(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started)
-			pthread_join(vm->vcpus[i].thread, NULL);
-		vm->vcpus[i].thread_started = 0;
-	}
+	vm_join_vcpus(vm);
+	if (vm->cfg.mux)
+		conmux_drain(vm->cfg.mux);
 	ioloop_stop(&vm->io);
 	console_close(&con);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -658,6 +797,11 @@ enum vm_exit vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm->pause_inited) {
+		pthread_cond_destroy(&vm->pause_cond);
+		pthread_mutex_destroy(&vm->pause_lock);
+		vm->pause_inited = 0;
+	}
 	if (vm->io_inited)
 		ioloop_destroy(&vm->io); /* first: no queue work may run past here */
 	vm->io_inited = 0;

@@ -23,6 +23,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/host.h"
 #include "bus.h"
+#include "conmux.h"
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
@@ -58,6 +59,9 @@ struct vm_config {
 	unsigned nr_disks;
 	struct vnet_opts nets[VM_MAX_NETS];
 	unsigned nr_nets;
+	struct conmux *mux;       /* detached console (serial log + socket), or NULL:
+				     then console_in_fd/console_out_fd serve */
+	uint64_t deadline_ns;     /* vm_now_ns() time to stop the VM (its TTL), 0: none */
 };
 
 /* Why the VM stopped; maps to vmon's exit status in main.c. */
@@ -101,6 +105,13 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 
+	/* Pause: vCPUs park in vm_pause_point until resumed or stopped. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_int pause_req;
+	unsigned nr_parked;       /* under pause_lock */
+	int pause_inited;
+
 	atomic_int exit_reason;   /* enum vm_exit, first writer wins */
 	atomic_int stopping;      /* vCPUs must leave KVM_RUN */
 	char exit_msg[256];       /* written by the winner of exit_reason */
@@ -132,6 +143,19 @@ void vm_destroy(struct vm *vm);
  */
 __attribute__((format(printf, 3, 4)))
 void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
+
+/*
+ * Pause: every vCPU leaves KVM_RUN and waits; returns once all have
+ * (0), or -ESRCH when the VM is stopping. Device work on the I/O thread
+ * goes on (a request in flight completes). Idempotent. Any thread.
+ */
+int vm_pause(struct vm *vm);
+/* Let paused vCPUs run again. Idempotent. Any thread. */
+void vm_resume(struct vm *vm);
+/* Called by each vCPU thread before KVM_RUN: parks it while a pause is asked. */
+void vm_pause_point(struct vm *vm);
+/* Press Ctrl-Alt-Del on the guest's keyboard. 0 or -ENOSPC (keyboard queue full). */
+int vm_send_ctrl_alt_del(struct vm *vm);
 
 /* Print --stats: exits per vCPU and device, virtio counters. After vm_run. */
 void vm_print_stats(struct vm *vm, FILE *f);
