@@ -1,0 +1,799 @@
+/*
+ * api.c: api_handle(), vmon's management API without the transport (see
+ * api.h for the endpoints and the contract).
+ *
+ * Owns: routing a method and path to an endpoint, the Content-Type and
+ * body-size checks, parsing the body with json-c (strict, valid UTF-8, one
+ * JSON object, nothing after it), checking every field against a per-endpoint
+ * table (unknown, missing, wrongly typed fields), checking values, filling
+ * the api_* structs for the backend, mapping backend errors to 400/500 and
+ * building every response body with json-c.
+ * Does not own any state: every call is independent, so any thread may call
+ * it; the backend's ops do their own locking.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#define API_VERSION  "0.2.0"
+#define API_APP_NAME "vmon"
+#define API_NAME_SHOW 64 /* bytes of a client-supplied name echoed back */
+
+/* ---- responses */
+
+static char *json_dup(struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return s ? strdup(s) : NULL;
+}
+
+static void reply_obj(struct api_response *r, int status, struct json_object *o)
+{
+	r->status = status;
+	r->body = o ? json_dup(o) : NULL;
+	if (o && !r->body)
+		r->status = 500;
+}
+
+static void reply_none(struct api_response *r)
+{
+	r->status = 204;
+	r->body = NULL;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void fault(struct api_response *r, int status, const char *fmt, ...)
+{
+	char msg[API_ERR_MAX + 128];
+	struct json_object *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->body = NULL;
+	o = json_object_new_object();
+	if (!o)
+		return;
+	if (json_object_object_add(o, "fault_message", json_object_new_string(msg)) == 0)
+		r->body = json_dup(o);
+	json_object_put(o);
+}
+
+/*
+ * A client-supplied name for a fault_message: at most API_NAME_SHOW bytes,
+ * anything but printable ASCII shown as '?' (paths and methods come from
+ * the wire unchecked; the body's strings are UTF-8 but may be long).
+ */
+static const char *shown(const char *s, char buf[API_NAME_SHOW + 4])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < API_NAME_SHOW; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	strcpy(buf + i, s[i] ? "..." : "");
+	return buf;
+}
+
+static bool errno_is_client(int e)
+{
+	switch (e) {
+	case EINVAL: case EBUSY: case ENOSPC: case EEXIST:
+	case ENOTSUP: case ENOENT: case EPERM: case EACCES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Map a backend op's result: 0 -> 204, else 400/500 with its reason. */
+static void backend_result(struct api_response *r, int ret, char *err)
+{
+	int e = ret < 0 ? -ret : EIO;
+
+	if (ret == 0) {
+		reply_none(r);
+		return;
+	}
+	err[API_ERR_MAX - 1] = '\0';
+	fault(r, errno_is_client(e) ? 400 : 500, "%s", err[0] ? err : strerror(e));
+}
+
+#define CALL_OP(r, a, op, ...)                                               \
+	do {                                                                 \
+		char err_[API_ERR_MAX] = "";                                 \
+		int ret_ = (a)->ops->op ? (a)->ops->op((a)->ctx, __VA_ARGS__, err_) \
+					: -ENOTSUP;                          \
+		if (!(a)->ops->op)                                           \
+			snprintf(err_, sizeof(err_), "%s is not supported", #op); \
+		backend_result(r, ret_, err_);                               \
+	} while (0)
+
+/* ---- body parsing and field tables */
+
+enum ftype { F_STR, F_INT, F_BOOL };
+
+struct field {
+	const char *name;
+	enum ftype type;
+	bool required;
+};
+
+static const char *ftype_name(enum ftype t)
+{
+	return t == F_STR ? "a string" : t == F_INT ? "an integer" : "a boolean";
+}
+
+static bool ftype_ok(struct json_object *v, enum ftype t)
+{
+	switch (t) {
+	case F_STR:
+		return json_object_is_type(v, json_type_string);
+	case F_INT:
+		return json_object_is_type(v, json_type_int);
+	case F_BOOL:
+		return json_object_is_type(v, json_type_boolean);
+	}
+	return false;
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Parse the body as exactly one JSON object. NULL after a 400. */
+static struct json_object *parse_object(const char *body, size_t len, struct api_response *r)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	enum json_tokener_error je;
+	size_t end;
+
+	if (!body || len == 0) {
+		fault(r, 400, "the request needs a JSON body");
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		fault(r, 500, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	je = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!o && je == json_tokener_continue && end == len) {
+		/* A bare number or literal needs a delimiter to end. */
+		o = json_tokener_parse_ex(tok, " ", 1);
+		je = json_tokener_get_error(tok);
+	}
+	json_tokener_free(tok);
+	while (end < len && (body[end] == ' ' || body[end] == '\t' ||
+			     body[end] == '\r' || body[end] == '\n'))
+		end++;
+	if (je != json_tokener_success || end != len) {
+		json_object_put(o);
+		fault(r, 400, "malformed JSON: %s", je != json_tokener_success ?
+		      json_tokener_error_desc(je) : "data after the JSON value");
+		return NULL;
+	}
+	/* A JSON null parses as o == NULL. */
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		fault(r, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Every member of o must be in fields[] with the right type (null counts as
+ * absent), and every required field present. False after a 400.
+ */
+static bool check_fields(struct json_object *o, const struct field *fields, size_t n,
+			 struct api_response *r)
+{
+	char buf[API_NAME_SHOW + 4];
+
+	json_object_object_foreach(o, key, val) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(key, fields[i].name) != 0; i++)
+			;
+		if (i == n) {
+			fault(r, 400, "unknown field '%s'", shown(key, buf));
+			return false;
+		}
+		if (val && !ftype_ok(val, fields[i].type)) {
+			fault(r, 400, "field '%s' must be %s", key, ftype_name(fields[i].type));
+			return false;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fields[i].required && !json_object_object_get(o, fields[i].name)) {
+			fault(r, 400, "missing required field '%s'", fields[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A present, non-null member, or NULL. */
+static struct json_object *member(struct json_object *o, const char *name)
+{
+	return json_object_object_get(o, name);
+}
+
+/*
+ * Copy string field name into dst (size bytes): 1..size-1 bytes, no NUL
+ * inside. Absent: dst untouched, returns 0. Bad: 400, returns -1.
+ */
+static int get_str(struct json_object *o, const char *name, char *dst, size_t size,
+		   struct api_response *r)
+{
+	struct json_object *v = member(o, name);
+	const char *s;
+	size_t n;
+
+	if (!v)
+		return 0;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n == 0) {
+		fault(r, 400, "'%s' must not be empty", name);
+		return -1;
+	}
+	if (n >= size) {
+		fault(r, 400, "'%s' is longer than %zu bytes", name, size - 1);
+		return -1;
+	}
+	if (strlen(s) != n) {
+		fault(r, 400, "'%s' contains a NUL character", name);
+		return -1;
+	}
+	memcpy(dst, s, n + 1);
+	return 1;
+}
+
+static bool get_bool(struct json_object *o, const char *name, bool dflt)
+{
+	struct json_object *v = member(o, name);
+
+	return v ? json_object_get_boolean(v) : dflt;
+}
+
+static bool valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= API_ID_MAX)
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The object's id field (drive_id / iface_id) must be a valid id equal to
+ * the one in the path. Copies it into dst (API_ID_MAX bytes).
+ */
+static bool get_id(struct json_object *o, const char *name, const char *path_id,
+		   char *dst, struct api_response *r)
+{
+	const char *s = json_object_get_string(member(o, name));
+	char buf[API_NAME_SHOW + 4];
+
+	if (!valid_id(s) || strlen(s) != (size_t)json_object_get_string_len(member(o, name))) {
+		fault(r, 400, "'%s' must be 1-%d characters of [A-Za-z0-9_-]", name,
+		      API_ID_MAX - 1);
+		return false;
+	}
+	if (strcmp(s, path_id) != 0) {
+		fault(r, 400, "'%s' '%s' does not match the id in the path '%s'", name, s,
+		      shown(path_id, buf));
+		return false;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "xx:xx:xx:xx:xx:xx", unicast and not all zero. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (mac[0] & 1)
+		return false;
+	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) != 0;
+}
+
+/* ---- endpoints */
+
+static const char *state_name(enum api_state s)
+{
+	switch (s) {
+	case API_STATE_NOT_STARTED:
+		return "Not started";
+	case API_STATE_RUNNING:
+		return "Running";
+	case API_STATE_PAUSED:
+		return "Paused";
+	}
+	return "Unknown";
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void get_root(const struct api *a, struct api_response *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	add_str(o, "id", a->id ? a->id : "anonymous-instance");
+	add_str(o, "state", state_name(a->ops->state ? a->ops->state(a->ctx)
+				       : API_STATE_NOT_STARTED));
+	add_str(o, "vmm_version", API_VERSION);
+	add_str(o, "app_name", API_APP_NAME);
+	reply_obj(r, 200, o);
+	json_object_put(o);
+}
+
+static void put_boot(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "kernel_image_path", F_STR, true },
+		{ "boot_args", F_STR, false },
+		{ "initrd_path", F_STR, false },
+	};
+	struct api_boot *b;
+	struct json_object *args;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	if (get_str(o, "kernel_image_path", b->kernel, sizeof(b->kernel), r) < 0 ||
+	    get_str(o, "initrd_path", b->initrd, sizeof(b->initrd), r) < 0)
+		goto out;
+	args = member(o, "boot_args");
+	if (args && json_object_get_string_len(args) > 0) {
+		if (get_str(o, "boot_args", b->args, sizeof(b->args), r) < 0)
+			goto out;
+	}
+	b->has_args = args != NULL;
+	CALL_OP(r, a, set_boot, b);
+out:
+	free(b);
+}
+
+static void get_machine_cfg(const struct api *a, struct api_response *r)
+{
+	struct api_machine m = { 0 };
+	struct json_object *o;
+	int ret = a->ops->get_machine ? a->ops->get_machine(a->ctx, &m) : -ENOTSUP;
+
+	if (ret < 0) {
+		fault(r, 500, "cannot read the machine configuration: %s", strerror(-ret));
+		return;
+	}
+	o = json_object_new_object();
+	if (!o) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "vcpu_count", json_object_new_int64(m.vcpu_count));
+	json_object_object_add(o, "mem_size_mib", json_object_new_uint64(m.mem_size_mib));
+	json_object_object_add(o, "smt", json_object_new_boolean(0));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(0));
+	reply_obj(r, 200, o);
+	json_object_put(o);
+}
+
+/* Overlay o's machine-config fields onto m. False after a 400. */
+static bool machine_fields(struct json_object *o, bool put, struct api_machine *m,
+			   struct api_response *r)
+{
+	const struct field f[] = {
+		{ "vcpu_count", F_INT, put },
+		{ "mem_size_mib", F_INT, put },
+		{ "smt", F_BOOL, false },
+		{ "track_dirty_pages", F_BOOL, false },
+	};
+	struct json_object *v;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return false;
+	if (get_bool(o, "smt", false)) {
+		fault(r, 400, "smt is not supported");
+		return false;
+	}
+	if (get_bool(o, "track_dirty_pages", false)) {
+		fault(r, 400, "track_dirty_pages is not supported");
+		return false;
+	}
+	v = member(o, "vcpu_count");
+	if (v) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 1 || n > 254) {
+			fault(r, 400, "vcpu_count must be 1-254");
+			return false;
+		}
+		m->vcpu_count = (unsigned)n;
+	}
+	v = member(o, "mem_size_mib");
+	if (v) {
+		int64_t n = json_object_get_int64(v);
+
+		/* Above INT64_MAX json-c keeps a uint64; get_int64 saturates. */
+		if (n < 2) {
+			fault(r, 400, "mem_size_mib must be at least 2");
+			return false;
+		}
+		m->mem_size_mib = n == INT64_MAX ? json_object_get_uint64(v) : (uint64_t)n;
+	}
+	return true;
+}
+
+static void set_machine_cfg(const struct api *a, struct json_object *o, bool put,
+			    struct api_response *r)
+{
+	struct api_machine m = { 0 };
+
+	if (!put) {
+		int ret = a->ops->get_machine ? a->ops->get_machine(a->ctx, &m) : -ENOTSUP;
+
+		if (ret < 0) {
+			fault(r, 500, "cannot read the machine configuration: %s",
+			      strerror(-ret));
+			return;
+		}
+	}
+	if (!machine_fields(o, put, &m, r))
+		return;
+	CALL_OP(r, a, set_machine, &m);
+}
+
+static void put_drive(const struct api *a, const char *id, struct json_object *o,
+		      struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "drive_id", F_STR, true },
+		{ "path_on_host", F_STR, true },
+		{ "is_root_device", F_BOOL, true },
+		{ "is_read_only", F_BOOL, false },
+		{ "cache_type", F_STR, false },
+	};
+	struct api_drive *d;
+	struct json_object *ct;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	if (!get_id(o, "drive_id", id, d->id, r) ||
+	    get_str(o, "path_on_host", d->path, sizeof(d->path), r) < 0)
+		goto out;
+	ct = member(o, "cache_type");
+	if (ct && strcmp(json_object_get_string(ct), "Writeback") == 0) {
+		d->writeback = 1;
+	} else if (ct && strcmp(json_object_get_string(ct), "Unsafe") != 0) {
+		fault(r, 400, "cache_type must be \"Unsafe\" or \"Writeback\"");
+		goto out;
+	}
+	d->is_root = get_bool(o, "is_root_device", false);
+	d->read_only = get_bool(o, "is_read_only", false);
+	CALL_OP(r, a, set_drive, d);
+out:
+	free(d);
+}
+
+static void put_net(const struct api *a, const char *id, struct json_object *o,
+		    struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "iface_id", F_STR, true },
+		{ "host_dev_name", F_STR, true },
+		{ "guest_mac", F_STR, false },
+	};
+	struct api_net n = { 0 };
+	struct json_object *mac;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r) ||
+	    !get_id(o, "iface_id", id, n.id, r) ||
+	    get_str(o, "host_dev_name", n.host_dev, sizeof(n.host_dev), r) < 0)
+		return;
+	mac = member(o, "guest_mac");
+	if (mac) {
+		if (!parse_mac(json_object_get_string(mac), n.mac) ||
+		    json_object_get_string_len(mac) != 17) {
+			fault(r, 400, "guest_mac must be a unicast MAC address xx:xx:xx:xx:xx:xx");
+			return;
+		}
+		n.has_mac = 1;
+	}
+	CALL_OP(r, a, set_net, &n);
+}
+
+static void no_arg_op(const struct api *a, int (*op)(void *, char *), const char *what,
+		      struct api_response *r)
+{
+	char err[API_ERR_MAX] = "";
+	int ret = -ENOTSUP;
+
+	if (op)
+		ret = op(a->ctx, err);
+	else
+		snprintf(err, sizeof(err), "%s is not supported", what);
+	backend_result(r, ret, err);
+}
+
+static void put_action(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = { { "action_type", F_STR, true } };
+	const char *t;
+	char buf[API_NAME_SHOW + 4];
+
+	if (!check_fields(o, f, 1, r))
+		return;
+	t = json_object_get_string(member(o, "action_type"));
+	if (strcmp(t, "InstanceStart") == 0)
+		no_arg_op(a, a->ops->start, "InstanceStart", r);
+	else if (strcmp(t, "SendCtrlAltDel") == 0)
+		no_arg_op(a, a->ops->ctrl_alt_del, "SendCtrlAltDel", r);
+	else if (strcmp(t, "FlushMetrics") == 0)
+		reply_none(r);
+	else
+		fault(r, 400, "unknown action_type '%s'", shown(t, buf));
+}
+
+static void patch_vm(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = { { "state", F_STR, true } };
+	const char *s;
+	char buf[API_NAME_SHOW + 4];
+
+	if (!check_fields(o, f, 1, r))
+		return;
+	s = json_object_get_string(member(o, "state"));
+	if (strcmp(s, "Paused") == 0)
+		no_arg_op(a, a->ops->pause, "Paused", r);
+	else if (strcmp(s, "Resumed") == 0)
+		no_arg_op(a, a->ops->resume, "Resumed", r);
+	else
+		fault(r, 400, "state must be \"Paused\" or \"Resumed\", not '%s'", shown(s, buf));
+}
+
+static void get_json(const struct api *a,
+		     int (*op)(void *, struct json_object *, char *), const char *what,
+		     struct api_response *r)
+{
+	char err[API_ERR_MAX] = "";
+	struct json_object *o = json_object_new_object();
+	int ret = -ENOTSUP;
+
+	if (!o) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	if (op)
+		ret = op(a->ctx, o, err);
+	else
+		snprintf(err, sizeof(err), "%s is not supported", what);
+	if (ret == 0)
+		reply_obj(r, 200, o);
+	else
+		backend_result(r, ret, err);
+	json_object_put(o);
+}
+
+/* ---- routing */
+
+enum route {
+	R_NONE, R_ROOT, R_BOOT, R_MACHINE, R_DRIVE, R_NET, R_ACTIONS, R_VM,
+	R_VM_CONFIG, R_STATS,
+};
+
+struct route_def {
+	const char *path;
+	enum route route;
+	const char *allow;
+};
+
+static const struct route_def routes[] = {
+	{ "/", R_ROOT, "GET" },
+	{ "/boot-source", R_BOOT, "PUT" },
+	{ "/machine-config", R_MACHINE, "GET, PUT, PATCH" },
+	{ "/drives/", R_DRIVE, "PUT" },
+	{ "/network-interfaces/", R_NET, "PUT" },
+	{ "/actions", R_ACTIONS, "PUT" },
+	{ "/vm", R_VM, "PATCH" },
+	{ "/vm/config", R_VM_CONFIG, "GET" },
+	{ "/stats", R_STATS, "GET" },
+};
+
+/* Find the route; for /drives/{id} and /network-interfaces/{id}, *id. */
+static const struct route_def *find_route(const char *path, const char **id)
+{
+	*id = NULL;
+	if (strchr(path, '?'))
+		return NULL;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route_def *d = &routes[i];
+		size_t n = strlen(d->path);
+
+		if (d->route != R_DRIVE && d->route != R_NET) {
+			if (strcmp(path, d->path) == 0)
+				return d;
+			continue;
+		}
+		if (strncmp(path, d->path, n) == 0 && path[n] && !strchr(path + n, '/')) {
+			*id = path + n;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static bool method_allowed(const char *method, const char *allow)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = allow; *p; p += strspn(p, ", ")) {
+		if (strncmp(p, method, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+static void dispatch_body(const struct api *a, const struct route_def *d, const char *method,
+			  const char *id, struct json_object *o, struct api_response *r)
+{
+	switch (d->route) {
+	case R_BOOT:
+		put_boot(a, o, r);
+		break;
+	case R_MACHINE:
+		set_machine_cfg(a, o, strcmp(method, "PUT") == 0, r);
+		break;
+	case R_DRIVE:
+		put_drive(a, id, o, r);
+		break;
+	case R_NET:
+		put_net(a, id, o, r);
+		break;
+	case R_ACTIONS:
+		put_action(a, o, r);
+		break;
+	case R_VM:
+		patch_vm(a, o, r);
+		break;
+	default:
+		fault(r, 500, "internal routing error");
+		break;
+	}
+}
+
+static void dispatch(const struct api *a, const struct route_def *d, const char *method,
+		     const char *id, const char *body, size_t len, struct api_response *r)
+{
+	struct json_object *o;
+	char buf[API_NAME_SHOW + 4];
+
+	if (strcmp(method, "GET") == 0) {
+		if (d->route == R_ROOT)
+			get_root(a, r);
+		else if (d->route == R_MACHINE)
+			get_machine_cfg(a, r);
+		else if (d->route == R_VM_CONFIG)
+			get_json(a, a->ops->vm_config, "GET /vm/config", r);
+		else
+			get_json(a, a->ops->stats, "GET /stats", r);
+		return;
+	}
+	if (id && !valid_id(id)) {
+		fault(r, 400, "invalid id '%s' in the path: want 1-%d characters of [A-Za-z0-9_-]",
+		      shown(id, buf), API_ID_MAX - 1);
+		return;
+	}
+	o = parse_object(body, len, r);
+	if (!o)
+		return;
+	dispatch_body(a, d, method, id, o, r);
+	json_object_put(o);
+}
+
+void api_handle(const struct api *a, const char *method, const char *path,
+		const char *content_type, const char *body, size_t len,
+		struct api_response *resp)
+{
+	const struct route_def *d;
+	const char *id;
+	char buf[API_NAME_SHOW + 4];
+
+	resp->status = 500;
+	resp->body = NULL;
+	resp->allow = NULL;
+	if (!method || !path) {
+		fault(resp, 400, "no method or path");
+		return;
+	}
+	if (len > API_MAX_BODY) {
+		fault(resp, 413, "the body is larger than %d bytes", API_MAX_BODY);
+		return;
+	}
+	d = find_route(path, &id);
+	if (!d) {
+		fault(resp, 404, "unknown path '%s'", shown(path, buf));
+		return;
+	}
+	if (!method_allowed(method, d->allow)) {
+		fault(resp, 405, "method %s is not allowed on %s (allowed: %s)",
+		      shown(method, buf), d->path, d->allow);
+		resp->allow = d->allow;
+		return;
+	}
+	if (len > 0 && content_type && !is_json_type(content_type)) {
+		fault(resp, 415, "Content-Type must be application/json");
+		return;
+	}
+	dispatch(a, d, method, id, body, len, resp);
+}
