@@ -2,7 +2,7 @@
 #
 # Included from the top-level Makefile (which may set BUILD); also usable on
 # its own from the repository root: make -f tests/fuzz/fuzz.mk fuzz-build.
-#   make fuzz-build   build $(FUZZ_OUT)/fuzz_{boot,virtq,uart} (clang, ASan+UBSan)
+#   make fuzz-build   build $(FUZZ_OUT)/fuzz_{boot,virtq,uart,api} (clang, ASan+UBSan)
 #   make fuzz         run each for FUZZ_SECONDS (default 60) on a copy of
 #                     tests/fuzz/corpus/; ends "N passed, N failed[, N skipped]"
 # Every variable here starts with FUZZ_ so the including Makefile keeps its own.
@@ -22,7 +22,10 @@ FUZZ_LDLIBS := -lpthread
 FUZZ_SRCS_boot  := src/log.c src/gmem.c src/arch/x86/boot.c
 FUZZ_SRCS_virtq := src/log.c src/gmem.c src/virtio/virtq.c
 FUZZ_SRCS_uart  := src/log.c src/bus.c src/devices/uart16550.c
-FUZZ_NAMES := boot virtq uart
+FUZZ_SRCS_api   := src/log.c src/api/api.c
+# Libraries a harness needs beyond FUZZ_LDLIBS.
+FUZZ_LIBS_api   := -ljson-c
+FUZZ_NAMES := boot virtq uart api
 FUZZ_BINS  := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_DEPS  := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_SRCS_$(n)))) \
               $(shell find src -name '*.h') tests/fuzz/fuzz.h tests/fuzz/fuzz.mk
@@ -32,7 +35,7 @@ fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_BINS): $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LDLIBS) $(FUZZ_LIBS_$*)
 
 # run.sh checks for clang and libFuzzer first (SKIP without them), then
 # builds through this file and runs; the checked-in corpus is never written.
