@@ -18,6 +18,13 @@ enum log_level log_get_level(void);
 __attribute__((format(printf, 2, 3)))
 void log_msg(enum log_level lvl, const char *fmt, ...);
 
+/*
+ * The calling thread's last error message ("" if none since the last clear),
+ * without the "vmon: error: " prefix: lets the API answer with the reason.
+ */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -26,8 +26,11 @@
 #include "log.h"
 #include "stats.h"
 #include "vm.h"
+#ifndef VMON_NO_API
+#include "api/vmm.h"
+#endif
 
-#define VMON_VERSION "0.1.0"
+#define VMON_VERSION "0.2.0"
 
 enum { EXIT_CLEAN = 0, EXIT_VMM = 1, EXIT_USAGE = 2, EXIT_CRASH = 3, EXIT_HOST = 4 };
 
@@ -39,6 +42,19 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  run     boot a guest kernel with its serial console on this terminal\n"
 	"  info    describe this host's KVM (hardware-assisted or PVM) and limits\n"
+#ifndef VMON_NO_API
+	"\n"
+	"Managed VMs (each its own detached process; state under $VMON_STATE_DIR,\n"
+	"$XDG_RUNTIME_DIR/vmon, or /run/vmon as root):\n"
+	"  create  start a named VM in the background (run flags, --ttl, --label)\n"
+	"  ls      list VMs: state, vCPUs, memory, uptime, TTL left, owner, labels\n"
+	"  console attach to a VM's serial console (Ctrl-A d detaches)\n"
+	"  pause, resume, stop, rm, inspect   one VM by name\n"
+	"  gc      list (--yes: remove) long-stopped VMs and orphaned state\n"
+#else
+	"\n"
+	"This build has no management API or commands (built with VMON_NO_API).\n"
+#endif
 	"\n"
 	"Options:\n"
 	"  -h, --help     this help; `vmon COMMAND --help` for a command's options\n"
@@ -73,6 +89,17 @@ static const char usage_run[] =
 	"                       root or CAP_NET_ADMIN); repeatable, up to 2; disks and NICs\n"
 	"                       together at most 6. Default MAC: 52:54:00 + a hash of NAME\n"
 	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
+#ifndef VMON_NO_API
+	"      --api-sock PATH  serve the management API (Firecracker's common subset plus\n"
+	"                       GET /stats) on a Unix socket; without --kernel, wait for\n"
+	"                       PUT /boot-source ... and PUT /actions InstanceStart\n"
+	"      --state-dir DIR  run detached, as `vmon create` does: API on DIR/api.sock,\n"
+	"                       serial console on DIR/console.sock and DIR/serial.log,\n"
+	"                       state in DIR/state.json\n"
+	"      --name NAME      the id the API reports (default \"vmon\")\n"
+	"      --ttl DURATION   stop the VM after this long (90, 90s, 10m, 2h, 1d); with\n"
+	"                       --state-dir its directory is removed too\n"
+#endif
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
 	"  -v, --verbose        more diagnostics (repeat for debug)\n"
@@ -92,9 +119,16 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
+/* `vmon run` options beyond struct vm_config: the managed (API) mode. */
+struct run_opts {
+	const char *api_sock, *state_dir, *name;
+	uint64_t ttl_secs;
+};
+
+static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
-	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET };
+	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
+	       OPT_NAME, OPT_TTL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -106,6 +140,12 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "net", required_argument, NULL, OPT_NET },
+#ifndef VMON_NO_API
+		{ "api-sock", required_argument, NULL, OPT_API },
+		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+#endif
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -171,6 +211,20 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			cfg->nr_nets++;
 			break;
 		}
+		case OPT_API:
+			ro->api_sock = optarg;
+			break;
+		case OPT_STATEDIR:
+			ro->state_dir = optarg;
+			break;
+		case OPT_NAME:
+			ro->name = optarg;
+			break;
+		case OPT_TTL:
+			if (config_parse_duration(optarg, &ro->ttl_secs))
+				return usage_error("vmon run", "--ttl: '%s' is not a duration like 90s, 10m or 2h",
+						   optarg);
+			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;
@@ -188,36 +242,34 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		return usage_error("vmon run", "unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel_path)
-		return usage_error("vmon run", "%s", "no kernel given: --kernel PATH is required");
+	if (!cfg->kernel_path && !ro->api_sock && !ro->state_dir)
+		return usage_error("vmon run", "%s",
+				   "no kernel given: --kernel PATH is required (or --api-sock to configure it later)");
+	if ((ro->name || ro->ttl_secs) && !ro->api_sock && !ro->state_dir)
+		return usage_error("vmon run", "%s", "--name and --ttl need --api-sock or --state-dir");
 	return 0;
-}
-
-static int exit_status(enum vm_exit why)
-{
-	switch (why) {
-	case VM_EXIT_GUEST_RESET:
-		return EXIT_CLEAN;
-	case VM_EXIT_GUEST_CRASH:
-		return EXIT_CRASH;
-	case VM_EXIT_HOST_STOP:
-		return EXIT_HOST;
-	default:
-		return EXIT_VMM;
-	}
 }
 
 static int cmd_run(int argc, char **argv)
 {
+	struct run_opts ro = { 0 };
 	struct vm_config cfg;
 	enum vm_exit why;
 	struct vm *vm;
 	int ret;
 
 	vm_config_defaults(&cfg);
-	ret = parse_run_args(argc, argv, &cfg);
+	ret = parse_run_args(argc, argv, &cfg, &ro);
 	if (ret)
 		return ret < 0 ? EXIT_CLEAN : ret;
+#ifndef VMON_NO_API
+	if (ro.api_sock || ro.state_dir) {
+		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
+				      .name = ro.name, .ttl_secs = ro.ttl_secs };
+
+		return vm_exit_status(vmm_run(&cfg, &o));
+	}
+#endif
 	/* struct vm is large (virtqueue scratch per device): keep it off the stack. */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -231,17 +283,12 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_VMM;
 	}
 	why = vm_run(vm);
-	if (why == VM_EXIT_GUEST_RESET)
-		log_info("%s", vm->exit_msg);
-	else if (why == VM_EXIT_HOST_STOP)
-		log_warn("%s", vm->exit_msg);
-	else
-		log_err("%s", vm->exit_msg[0] ? vm->exit_msg : "VM stopped for an unknown reason");
+	vm_log_exit(vm, why);
 	if (cfg.stats)
 		vm_print_stats(vm, stderr);
 	vm_destroy(vm);
 	free(vm);
-	return exit_status(why);
+	return vm_exit_status(why);
 }
 
 static int cmd_info(int argc, char **argv)

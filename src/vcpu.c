@@ -214,8 +214,15 @@ void *vcpu_thread(void *arg)
 	 * loop (thousands of exits) until the main thread's kick lands.
 	 */
 	while (!atomic_load(&vm->stopping) && atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
+		vm_pause_point(vm);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				/*
+				 * A kick (stop or pause) landed. Clear it before the loop
+				 * re-reads the flags: a kick stores immediate_exit after
+				 * setting its flag, so none is missed.
+				 */
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				v->stats.eintr++;
 				continue;
 			}

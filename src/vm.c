@@ -795,6 +795,30 @@ enum vm_exit vm_run(struct vm *vm)
 	return (enum vm_exit)atomic_load(&vm->exit_reason);
 }
 
+int vm_exit_status(enum vm_exit why)
+{
+	switch (why) {
+	case VM_EXIT_GUEST_RESET:
+		return 0;
+	case VM_EXIT_GUEST_CRASH:
+		return 3;
+	case VM_EXIT_HOST_STOP:
+		return 4;
+	default:
+		return 1;
+	}
+}
+
+void vm_log_exit(const struct vm *vm, enum vm_exit why)
+{
+	if (why == VM_EXIT_GUEST_RESET)
+		log_info("%s", vm->exit_msg);
+	else if (why == VM_EXIT_HOST_STOP)
+		log_warn("%s", vm->exit_msg);
+	else
+		log_err("%s", vm->exit_msg[0] ? vm->exit_msg : "VM stopped for an unknown reason");
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (vm->pause_inited) {

@@ -138,6 +138,14 @@ enum vm_exit vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /*
+ * vmon's exit status for why the VM ended: 0 guest reset, 1 vmon error,
+ * 3 guest crash, 4 stopped from the host (2, usage, is main.c's own).
+ */
+int vm_exit_status(enum vm_exit why);
+/* Log why the VM ended, at the level it deserves. */
+void vm_log_exit(const struct vm *vm, enum vm_exit why);
+
+/*
  * Ask the VM to stop (any thread). The first caller's reason and message
  * are kept; later calls are ignored. fmt may be NULL.
  */

@@ -43,6 +43,8 @@ void guest_main(const void *bp)
 	idt[TIMER_VECTOR] = (struct idt_gate){ (uint16_t)h, 0x10, 0, 0x8e /* present, int gate */,
 					       (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 	__asm__ volatile("lidt %0" ::"m"(idtr));
+	outb(0x21, 0xff); /* mask the 8259s: the keyboard is polled, its IRQ 1 goes nowhere */
+	outb(0xa1, 0xff);
 	lapic_write(0xf0, 0x1ff);                      /* SVR: APIC on, spurious vector 0xff */
 	lapic_write(0x3e0, 0xb);                       /* divide by 1 */
 	lapic_write(0x320, TIMER_VECTOR | (1u << 17)); /* LVT timer: periodic, unmasked */
