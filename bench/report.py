@@ -188,9 +188,10 @@ def build(meta, raw, exits):
         ok = None if v.median is None or not q.values else v.median <= q.values[-1]
         t.append((f"compute penalty no worse than QEMU within noise ({cpus} vCPU)",
                   ratio(v.median, q.median), ok))
-    # any failed run is a failure of the suite, whatever the medians say
-    out["failures"] = sum(c.failed for d in out["boot"].values() for c in d.values()) // 6 \
-        + sum(c.failed for k, c in out["compute"].items() if k == "native") \
+    # failed runs (crash, timeout, no marker) and runs missing: a failure of the suite,
+    # whatever the medians say
+    out["failures"] = sum(d["marker"].failed for d in out["boot"].values()) \
+        + out["compute"]["native"].failed \
         + sum(d["t"].failed for d in out["scale"].values()) \
         + sum(c.failed for k, c in out["exit"].items() if k[1] == "pio")
     return out
