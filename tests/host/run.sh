@@ -120,6 +120,50 @@ if kvm_case sigterm; then
 	want sigterm 4 'echo: ready' 'signal' && ok "sigterm (exit 4)"
 fi
 
+# ---- the VM process behind the API (src/api/vmm.c): pause, Ctrl-Alt-Del, TTL, state.json
+api() { # METHOD PATH [JSON]: prints the HTTP status; the body lands in $T/body
+	curl -s --max-time 10 --unix-socket "$T/api.sock" -o "$T/body" -w '%{http_code}' -X "$1" \
+		-H 'Content-Type: application/json' ${3:+-d "$3"} "http://localhost$2"
+}
+ticks() { grep -c '^tick ' "$T/out"; }
+if ! command -v curl >/dev/null; then
+	skip api-pause "curl is not installed"
+elif kvm_case api-pause; then
+	mkdir -p "$T/sd"
+	timeout 60 "$VMON" run --state-dir "$T/sd" --api-sock "$T/api.sock" --name pz -k $G/ticker.elf --mem 4M \
+		>"$T/out" 2>"$T/err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q '^tick 2$' "$T/sd/serial.log" 2>/dev/null && break; sleep 0.05; done
+	cp "$T/sd/serial.log" "$T/out"
+	st=$(api PATCH /vm '{"state":"Paused"}'); sleep 0.2; cp "$T/sd/serial.log" "$T/out"; a=$(ticks)
+	state_paused=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$T/sd/state.json")
+	sleep 1; cp "$T/sd/serial.log" "$T/out"; b=$(ticks)
+	st2=$(api PATCH /vm '{"state":"Resumed"}'); sleep 1; cp "$T/sd/serial.log" "$T/out"; c=$(ticks)
+	st3=$(api PUT /actions '{"action_type":"SendCtrlAltDel"}'); sleep 0.3; cp "$T/sd/serial.log" "$T/out"
+	keys=$(sed -n 's/^key //p' "$T/out" | tr '\n' ' ')
+	kill -TERM $pid; wait $pid; rc=$?
+	final=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["state"], d["exit_status"])' "$T/sd/state.json")
+	if [ "$st" != 204 ] || [ "$st2" != 204 ]; then bad api-pause "PATCH /vm answered $st / $st2"
+	elif [ "$a" != "$b" ] || [ "$c" -le "$b" ]; then bad api-pause "ticks paused $a -> $b (want equal), resumed -> $c (want more)"
+	elif [ "$state_paused" != Paused ]; then bad api-pause "state.json says '$state_paused' while paused"
+	else ok "api-pause (ticks stood at $a for 1 s while paused, reached $c after resume)"; fi
+	if [ "$st3" != 204 ] || [ "$keys" != "0x1d 0x38 0xe0 0x53 0xe0 0xd3 0xb8 0x9d " ]; then
+		bad api-ctrl-alt-del "status $st3, guest read scancodes '$keys'"
+	else ok "api-ctrl-alt-del (the guest read Ctrl, Alt, Del down and up in scancode set 1)"; fi
+	if [ "$rc" = 4 ] && [ "$final" = "Stopped 4" ] && [ ! -e "$T/api.sock" ] && [ ! -e "$T/sd/console.sock" ]; then
+		ok "api-stopped (SIGTERM: exit 4, state.json Stopped 4, sockets removed)"
+	else bad api-stopped "exit $rc, state.json '$final', sockets left: $(ls "$T"/api.sock "$T"/sd/*.sock 2>/dev/null)"; fi
+fi
+if kvm_case api-ttl; then
+	mkdir -p "$T/ttl"
+	start=$(date +%s%N)
+	timeout 30 "$VMON" run --state-dir "$T/ttl" --ttl 1s -k $G/ticker.elf --mem 4M >"$T/out" 2>"$T/err"; rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ "$rc" = 4 ] && [ ! -e "$T/ttl" ] && grep -q 'time to live is up' "$T/err" && [ $ms -lt 10000 ]; then
+		ok "api-ttl (--ttl 1s: stopped after $ms ms, state directory removed)"
+	else bad api-ttl "exit $rc after $ms ms, dir left: $(ls -d "$T/ttl" 2>/dev/null)"; fi
+fi
+
 # ---- the CLI tells the truth: every option in main.c's table is in `vmon run --help`
 "$VMON" run --help >"$T/help" 2>&1; rc=$?
 missing=$(sed -n '/static const struct option opts/,/NULL, 0, NULL, 0/p' src/main.c |
@@ -171,6 +215,8 @@ vm net -k $G/hello.elf --net tap=t0,promisc;      one_line net-bad-option 2 'wan
 vm net -k $G/hello.elf --net tap=a-very-long-tap-name; one_line net-long-name 2 'want tap=NAME'
 vm net -k $G/hello.elf --net tap=t0 --net tap=t1 --net tap=t2; one_line net-too-many 2 'too many --net \(at most 2\)'
 vm net -k $G/hello.elf --mem 0 --net none;        one_line net-none 1 'too small'
+vm api-usage -k $G/hello.elf --ttl 5;             one_line ttl-needs-api 2 '--name and --ttl need --api-sock'
+vm api-usage --api-sock "$T/x.sock" --ttl 0;      one_line ttl-zero 2 "--ttl: '0' is not a duration"
 # A bzImage header claiming more setup sectors than the file has.
 python3 - "$T/trunc" <<'PY'
 import struct, sys
