@@ -184,6 +184,9 @@ static void vmmio_set_status(struct virtio_mmio *t, uint32_t v)
 			v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 		}
 	}
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    t->ops->driver_ok)
+		t->ops->driver_ok(t->dev, t->drv_features);
 	/* Keep DEVICE_NEEDS_RESET: only a reset clears it. */
 	t->status = v | (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }

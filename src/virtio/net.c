@@ -25,8 +25,23 @@
 #define VNET_TUN_PATH   "/dev/net/tun"
 
 /* Feature bits, virtio 1.2 §5.1.3. */
-#define VIRTIO_NET_F_MAC    5
-#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_HOST_TSO4  11
+#define VIRTIO_NET_F_HOST_TSO6  12
+#define VIRTIO_NET_F_STATUS     16
+#define VNET_BIT(f) (1ULL << VIRTIO_NET_F_##f)
+/*
+ * The offloads offered with offload=on: checksums both ways and TCP
+ * segmentation both ways, which a TAP supports (TUNSETOFFLOAD for what it
+ * hands us, any virtio_net_hdr for what we hand it). No ECN or UFO.
+ */
+#define VNET_OFFLOADS                                                                      \
+	(VNET_BIT(CSUM) | VNET_BIT(GUEST_CSUM) | VNET_BIT(GUEST_TSO4) | VNET_BIT(GUEST_TSO6) | \
+	 VNET_BIT(HOST_TSO4) | VNET_BIT(HOST_TSO6))
 
 /* struct virtio_net_config, virtio 1.2 §5.1.4. */
 #define CFG_MAC         0
@@ -35,13 +50,15 @@
 #define CFG_SIZE        10
 #define VIRTIO_NET_S_LINK_UP 1
 
-/* struct virtio_net_hdr, virtio 1.2 §5.1.6. */
-#define VNET_HDR_SIZE        12 /* with num_buffers: always so under VERSION_1 */
+/* struct virtio_net_hdr, virtio 1.2 §5.1.6 (VNET_HDR_SIZE in net.h). */
 #define HDR_FLAGS            0
 #define HDR_GSO_TYPE         1
 #define HDR_NUM_BUFFERS      10
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE     0
+#define VIRTIO_NET_HDR_GSO_TCPV4    1
+#define VIRTIO_NET_HDR_GSO_TCPV6    4
 
 /*
  * Frames delivered per receive-queue pass. More stay in the TAP and the
@@ -49,10 +66,95 @@
  */
 #define VNET_RX_BUDGET VNET_QUEUE_SIZE
 
+uint64_t vnet_offered(int offload)
+{
+	return VNET_BIT(MAC) | VNET_BIT(STATUS) | (offload ? VNET_OFFLOADS : 0);
+}
+
 static uint64_t vnet_features(void *dev)
 {
-	(void)dev;
-	return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS);
+	const struct vnet *n = dev;
+
+	return vnet_offered(!n->no_offload);
+}
+
+unsigned vnet_tun_offloads(uint64_t f)
+{
+	unsigned tun = 0;
+
+	/* virtio 1.2 §5.1.3.1: GUEST_TSO4/6 require GUEST_CSUM; so does TUN_F_TSO*. */
+	if (!(f & VNET_BIT(GUEST_CSUM)))
+		return 0;
+	tun |= TUN_F_CSUM;
+	if (f & VNET_BIT(GUEST_TSO4))
+		tun |= TUN_F_TSO4;
+	if (f & VNET_BIT(GUEST_TSO6))
+		tun |= TUN_F_TSO6;
+	return tun;
+}
+
+int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f)
+{
+	uint8_t flags = hdr[HDR_FLAGS], gso = hdr[HDR_GSO_TYPE];
+
+	if (f & VNET_BIT(GUEST_CSUM)) {
+		flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	} else {
+		/* §5.1.6.3.1: without GUEST_CSUM the device sets flags to zero. */
+		if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+			return -EINVAL; /* a partial checksum the driver could not finish */
+		flags = 0;
+	}
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		if (!(f & VNET_BIT(GUEST_TSO4)) || !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return -EINVAL;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (!(f & VNET_BIT(GUEST_TSO6)) || !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL; /* UDP, ECN, UDP_L4: never negotiated */
+	}
+	hdr[HDR_FLAGS] = flags;
+	/* num_buffers is 1 without MRG_RXBUF (§5.1.6.3.2; the TAP leaves it 0). */
+	le16_put(hdr + HDR_NUM_BUFFERS, 1);
+	return 0;
+}
+
+/* Tell the TAP which offloads the frames it hands us may use. */
+static int vnet_tap_offload(struct vnet *n, unsigned tun)
+{
+	if (ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)tun) < 0) {
+		log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * vCPU thread, transport mutex held: the driver's features are final. The
+ * TAP may now segment and skip checksums only as far as the driver accepted
+ * (frames queued before this call were made under the old setting; any the
+ * driver cannot take are dropped by vnet_rx_hdr_fix).
+ */
+static void vnet_driver_ok(void *dev, uint64_t features)
+{
+	struct vnet *n = dev;
+
+	n->features = features;
+	vnet_tap_offload(n, vnet_tun_offloads(features));
+}
+
+static void vnet_reset(void *dev)
+{
+	struct vnet *n = dev;
+
+	n->features = 0;
+	vnet_tap_offload(n, 0);
 }
 
 static int vnet_config_read(void *dev, uint64_t off, void *data, unsigned len)
@@ -120,20 +222,13 @@ static int vnet_rx_one(struct vnet *n, struct virtq *q)
 		return 0;
 	}
 	/*
-	 * Without offloads the TAP sends neither partial checksums nor GSO;
-	 * should a frame say otherwise, the driver could not handle it.
+	 * The TAP was told (TUNSETOFFLOAD) what the driver accepted, but a
+	 * frame queued before that may still carry an offload it cannot take.
 	 */
-	if ((hdr[HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
-	    hdr[HDR_GSO_TYPE] != VIRTIO_NET_HDR_GSO_NONE) {
+	if (vnet_rx_hdr_fix(hdr, n->features) < 0) {
 		n->rx_errors++;
 		return 0;
 	}
-	/*
-	 * DATA_VALID needs VIRTIO_NET_F_GUEST_CSUM, not offered (§5.1.6.3.1);
-	 * num_buffers is 1 without MRG_RXBUF (§5.1.6.3.2; the TAP skips it).
-	 */
-	hdr[HDR_FLAGS] = 0;
-	le16_put(hdr + HDR_NUM_BUFFERS, 1);
 	if (virtq_chain_write(q, &n->chain, 0, hdr, sizeof(hdr)) < 0)
 		return -EINVAL;
 	n->rx_packets++;
@@ -244,7 +339,8 @@ const struct virtio_dev_ops vnet_ops = {
 	.config_read = vnet_config_read,
 	.config_write = virtio_config_readonly_write, /* mac is read-only under VERSION_1 */
 	.queue_notify = vnet_queue_notify,
-	.reset = virtio_reset_none,
+	.reset = vnet_reset,
+	.driver_ok = vnet_driver_ok,
 };
 
 static int vnet_hex(char c)
@@ -290,6 +386,8 @@ int vnet_parse_opts(char *s, struct vnet_opts *o)
 			if (vnet_parse_mac(tok + 4, o->mac))
 				return -EINVAL;
 			o->has_mac = 1;
+		} else if (!strcmp(tok, "offload=off") || !strcmp(tok, "offload=on")) {
+			o->no_offload = tok[9] == 'f';
 		} else {
 			return -EINVAL;
 		}
@@ -342,7 +440,8 @@ static int vnet_tap_open(struct vnet *n, const char *name)
 	snprintf(n->ifname, sizeof(n->ifname), "%.*s", (int)sizeof(ifr.ifr_name) - 1, ifr.ifr_name);
 	/*
 	 * The header is the 12-byte VERSION_1 one, little-endian whatever the
-	 * host; no offloads (a persistent TAP may keep a previous user's).
+	 * host; no offloads until the driver accepts some (vnet_driver_ok; a
+	 * persistent TAP may keep a previous user's).
 	 */
 	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
 	    ioctl(n->tap_fd, TUNSETVNETLE, &le) < 0 || ioctl(n->tap_fd, TUNSETOFFLOAD, 0) < 0) {
@@ -362,6 +461,7 @@ int vnet_open(struct vnet *n, const struct vnet_env *env, const struct vnet_opts
 	n->loop = env->loop;
 	n->rx_kick = env->rx_kick;
 	n->rx_kick_ctx = env->rx_kick_ctx;
+	n->no_offload = o->no_offload;
 	ret = vnet_tap_open(n, o->tap);
 	if (ret) {
 		vnet_close(n);

@@ -6,8 +6,14 @@
  * Owns: the TAP fd and its ioloop handler (RX: the TAP became readable),
  * the configuration space (mac, status = link up) and packet counters.
  * Queues: 0 = receiveq, 1 = transmitq (one pair, no VIRTIO_NET_F_MQ).
- * Features: MAC and STATUS only; no checksum or segmentation offloads, no
- * MRG_RXBUF (the driver then posts buffers big enough for a whole frame).
+ * Features: MAC, STATUS and (unless offload=off) checksum and TCP
+ * segmentation offloads both ways: CSUM, HOST_TSO4/6 (the driver hands us
+ * frames of up to 64 KiB with a GSO header, passed to the TAP as is),
+ * GUEST_CSUM, GUEST_TSO4/6 (the TAP is told with TUNSETOFFLOAD what the
+ * driver accepted, at DRIVER_OK, and hands us such frames). No MRG_RXBUF:
+ * the driver posts buffers big enough for a whole frame (with GUEST_TSO,
+ * ~64 KiB chains of pages). Fewer, bigger frames mean fewer notifies and
+ * interrupts, which matters most where exits are dear (nested).
  * Does not own the transport: frames arriving from the TAP are delivered by
  * asking the transport to process the receive queue (env->rx_kick), which
  * takes the transport's lock and calls queue_notify(receiveq).
@@ -35,11 +41,14 @@
 #define VNET_RXQ 0
 #define VNET_TXQ 1
 #define VNET_MAC_LEN 6
+/* struct virtio_net_hdr with num_buffers: 12 bytes under VIRTIO_F_VERSION_1 (§5.1.6). */
+#define VNET_HDR_SIZE 12
 
 struct vnet_opts {
 	const char *tap;             /* interface name, shorter than IFNAMSIZ */
 	uint8_t mac[VNET_MAC_LEN];
 	int has_mac;                 /* 0: derived from the TAP name (vnet_open) */
+	int no_offload;              /* offload=off: offer MAC and STATUS only */
 };
 
 /* What a net device is handed at creation. */
@@ -62,6 +71,8 @@ struct vnet {
 	struct ioloop_handler rx_h;
 	int rx_watched;                  /* TAP fd armed in epoll (I/O thread only) */
 	int tx_error_logged;             /* log the first TAP write error only */
+	int no_offload;                  /* offload=off */
+	uint64_t features;               /* accepted by the driver (0 until DRIVER_OK) */
 	struct virtq_chain chain;        /* the chain being served */
 	struct iovec iov[VIRTQ_MAX_CHAIN + 1]; /* + the RX header bounce */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_errors, tx_errors;
@@ -69,8 +80,23 @@ struct vnet {
 
 extern const struct virtio_dev_ops vnet_ops;
 
+/* Device feature bits offered, with or without the offloads. Pure. */
+uint64_t vnet_offered(int offload);
+
+/* The TUN_F_* offloads a TAP may use towards a driver that accepted features f. Pure. */
+unsigned vnet_tun_offloads(uint64_t f);
+
 /*
- * Parse "tap=NAME[,mac=xx:xx:xx:xx:xx:xx]"; 0 or -EINVAL. s is modified in
+ * Make a receive header from the TAP fit a driver that accepted features f:
+ * flags the driver may not see are cleared, num_buffers is set to 1.
+ * -EINVAL if the frame needs an offload the driver did not accept (a partial
+ * checksum without GUEST_CSUM, GSO it did not accept, UDP/ECN GSO): drop it.
+ * hdr holds VNET_HDR_SIZE bytes. Pure.
+ */
+int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f);
+
+/*
+ * Parse "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,offload=on|off]"; 0 or -EINVAL. s is modified in
  * place and o->tap points into it. The MAC must be unicast and nonzero.
  */
 int vnet_parse_opts(char *s, struct vnet_opts *o);

@@ -54,6 +54,12 @@ struct virtio_dev_ops {
 	int (*queue_notify)(void *dev, struct virtq *q, unsigned qi);
 	/* The driver reset the device (status 0). */
 	void (*reset)(void *dev);
+	/*
+	 * Optional (NULL: nothing to do): the driver set DRIVER_OK, having
+	 * accepted `features` (the transport's bits included). Called before
+	 * any queue_notify that follows, under the transport's mutex.
+	 */
+	void (*driver_ok)(void *dev, uint64_t features);
 };
 
 /* Shared stubs so that ops tables stay complete. */
