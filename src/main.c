@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "vm.h"
 #ifndef VMON_NO_API
+#include "api/cli.h"
 #include "api/vmm.h"
 #endif
 
@@ -344,5 +345,9 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+#ifndef VMON_NO_API
+	if (cli_is_command(argv[1]))
+		return cli_main(argv[1], argc - 1, argv + 1);
+#endif
 	return usage_error("vmon", "unknown command '%s'", argv[1]);
 }
