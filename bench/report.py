@@ -254,7 +254,7 @@ def plot(rep, outdir):
     files = []
 
     def run(script, data, name):
-        dpath = os.path.join(outdir, name + ".dat")
+        dpath = os.path.abspath(os.path.join(outdir, name + ".dat"))
         with open(dpath, "w") as f:
             f.write(data)
         try:
@@ -269,17 +269,20 @@ def plot(rep, outdir):
             return "0 0 0"
         return f"{c.median * s} {c.values[0] * s} {c.values[-1] * s}"
 
-    head = ("set terminal pngcairo size 900,480 font ',10'\nset style data histogram\n"
+    head = ("set terminal pngcairo noenhanced size 900,480 font ',10'\nset style data histogram\n"
             "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6 border -1\n"
             "set grid ytics\nset key top left\nset yrange [0:*]\n")
     # overview: vmon/anchor ratios (1.0 = parity), the plot the README carries
     lines = []
     for name, value, _ok in rep["targets"]:
         if value is not None and "reset" not in name:
-            lines.append(f"\"{name.split(' <=')[0].split(' no worse')[0]}\" {value}")
+            label = name.split(" <=")[0].split(" no worse")[0]
+            if "vCPU)" in name:
+                label += " " + name[name.rindex("(") + 1:name.rindex(" vCPU)")] + "cpu"
+            lines.append(f"\"{label}\" {value}")
     if lines:
         run(
-            "set terminal pngcairo size 900,480 font ',10'\nset output 'overview.png'\n"
+            "set terminal pngcairo noenhanced size 900,480 font ',10'\nset output 'overview.png'\n"
             "set title 'vmon / anchor (QEMU microvm, raw KVM_RUN loop): medians of one run; below 1 is better'\n"
             "set style data histogram\nset style fill solid 0.6 border -1\nset grid ytics\n"
             "set yrange [0:*]\nset xtics rotate by -25\nunset key\n"
@@ -308,7 +311,7 @@ def plot(rep, outdir):
             q = rep["scale"][("qemu", n)]
             data += (f"{n} {d['t'].median or 0} {q['t'].median or 0} "
                      f"{(d['rss'].median or 0) / 1024} {(q['rss'].median or 0) / 1024}\n")
-    run("set terminal pngcairo size 900,420 font ',10'\nset output 'scale.png'\nset multiplot layout 1,2\n"
+    run("set terminal pngcairo noenhanced size 900,420 font ',10'\nset output 'scale.png'\nset multiplot layout 1,2\n"
         "set grid\nset key top left\nset xlabel 'VMs started at once (64 MiB each)'\n"
         "set title 'time until the last one is at init (ms)'\n"
         "plot '@DAT@' using 1:2 with linespoints title 'vmon', '' using 1:3 with linespoints title 'QEMU'\n"
