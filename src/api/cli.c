@@ -17,9 +17,17 @@
 
 static const char help_pause[] =
 	"Usage: vmon pause NAME\n"
-	"       vmon resume NAME\n"
 	"\n"
-	"Pause or resume the vCPUs of VM NAME (PATCH /vm on its API socket).\n"
+	"Pause the vCPUs of VM NAME (PATCH /vm {\"state\":\"Paused\"} on its API\n"
+	"socket); `vmon resume NAME` lets them run again.\n"
+	"Exit status: 0 done, 1 the VM is not live or its API refused (the reason\n"
+	"is printed), 2 usage error.\n";
+
+static const char help_resume[] =
+	"Usage: vmon resume NAME\n"
+	"\n"
+	"Let the vCPUs of paused VM NAME run again (PATCH /vm {\"state\":\"Resumed\"}\n"
+	"on its API socket).\n"
 	"Exit status: 0 done, 1 the VM is not live or its API refused (the reason\n"
 	"is printed), 2 usage error.\n";
 
@@ -113,7 +121,7 @@ static int cli_pause_resume(int argc, char **argv, int pause)
 	int ret;
 
 	if (cli_wants_help(argc, argv)) {
-		fputs(help_pause, stdout);
+		fputs(pause ? help_pause : help_resume, stdout);
 		return CLI_OK;
 	}
 	if (argc != 2)

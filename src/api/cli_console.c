@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/cli_impl.h"
@@ -105,8 +107,17 @@ static int console_connect(const char *dir, const char *name)
 struct relay {
 	const char *name;
 	int sock, sig, in_open, tty;
+	int64_t linger_end_ms; /* once stdin ended: when to leave */
 	struct cli_escape esc;
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* One round of poll; 1 to go on, 0 to leave (a message was printed), <0 error. */
 static int relay_once(struct relay *r)
@@ -114,10 +125,13 @@ static int relay_once(struct relay *r)
 	struct pollfd p[3] = { { r->sock, POLLIN, 0 }, { r->sig, POLLIN, 0 }, { 0, POLLIN, 0 } };
 	char buf[4096], out[4096 + 1];
 	size_t outn;
+	int64_t left = r->in_open ? -1 : r->linger_end_ms - now_ms();
 	ssize_t n;
 	int ret;
 
-	ret = poll(p, r->in_open ? 3 : 2, r->in_open ? -1 : CONSOLE_LINGER_MS);
+	if (!r->in_open && left <= 0)
+		return 0;
+	ret = poll(p, r->in_open ? 3 : 2, (int)left);
 	if (ret < 0)
 		return errno == EINTR ? 1 : -errno;
 	if (ret == 0)
@@ -144,6 +158,7 @@ static int relay_once(struct relay *r)
 			return 1;
 		if (n <= 0) {
 			r->in_open = 0;
+			r->linger_end_ms = now_ms() + CONSOLE_LINGER_MS;
 			return 1;
 		}
 		if (cli_escape_filter(&r->esc, buf, (size_t)n, out, &outn)) {

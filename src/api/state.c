@@ -399,7 +399,8 @@ void state_list_free(struct state_entry *v, size_t n)
 int state_write_json(const char *dir, const char *file, struct json_object *obj, char *err)
 {
 	char tmp[STATE_PATH_MAX + 64], dst[STATE_PATH_MAX + 64];
-	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text), off = 0;
 	int fd, ret = 0;
 
