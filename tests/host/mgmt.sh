@@ -170,6 +170,19 @@ kill -9 "$pid"; sleep 0.3
 if [ "$(state doomed)" = stale ] && ! "$VMON" ls | grep -qE '^doomed +running'; then ok "kill -9: ls shows stale, not running"
 else bad stale "state '$(state doomed)'"; fi
 
+# A VM process that ignores SIGTERM (stopped with SIGSTOP) gets SIGKILL after --timeout.
+v create frozen -k $G/ticker.elf --mem 4M
+pid=$(pid_of frozen); kill -STOP "$pid"
+v stop --timeout 1 frozen
+if [ $rc = 0 ] && grep -q 'sending SIGKILL' "$T/err" && [ "$(state frozen)" = stopped ] && ! alive "$pid" &&
+   grep -q '"exit_status":137' "$VMON_STATE_DIR/frozen/state.json"; then ok "stop --timeout: SIGKILL after the grace period, recorded as stopped"
+else bad "stop --timeout" "exit $rc, state '$(state frozen)'"; fi
+
+v create bad1 -k /nonexistent --mem 4M
+if [ $rc = 1 ] && grep -q "the VM process exited" "$T/err" && grep -q "cannot open kernel '/nonexistent'" "$T/err" &&
+   [ "$(state bad1)" = stopped ]; then ok "create of a VM that cannot start prints its log, exit 1, entry stopped"
+else bad "create failing" "exit $rc, state '$(state bad1)'"; fi
+
 # gc never touches a live VM, even an old one (its dir aged with touch).
 v create keeper -k $G/ticker.elf --mem 4M
 touch -d '3 hours ago' "$VMON_STATE_DIR/keeper" "$VMON_STATE_DIR/keeper"/*
