@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/run-all.sh: every test level in order, continuing past failures:
 # unit (ASan+UBSan), host (tiny guests on this machine's /dev/kvm), api (the
-# management API over its socket, with curl), a short
+# management API over its socket, with curl), mgmt (create/ls/console/pause/
+# stop/rm/gc, TTL, limits, ls of 50 VMs), a short
 # libFuzzer run of each harness (FUZZ_SECONDS, default 10) and the nested end-to-end boot of Linux (QEMU TCG -> L1 Linux with KVM -> vmon -> L2).
 # Arguments: the unit-test binaries. Prints each level's result and ends with the total line CI counts.
 set -uo pipefail
@@ -33,6 +34,7 @@ run_level() { # NAME CMD...
 run_level unit tests/run-unit.sh "$@"
 run_level host tests/host/run.sh
 run_level api  tests/host/api.sh
+run_level mgmt tests/host/mgmt.sh
 run_level bench-report tests/bench/test_report.py
 run_level fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" tests/fuzz/run.sh
 run_level e2e  tests/e2e/nested.sh --vmm build/vmon.static

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/state.h"
 #include "log.h"
 #include "stats.h"
 
@@ -43,7 +44,6 @@ struct vmm {
 	struct vm *vm;            /* after a successful start */
 	struct conmux mux;
 	int mux_open;
-	char state_path[PATH_MAX];
 };
 
 static const char *const vmm_state_names[] = {
@@ -54,14 +54,13 @@ static const char *const vmm_state_names[] = {
 
 /* ---- state.json ---------------------------------------------------------- */
 
-/* Write state.json atomically. Lock held (or single-threaded). */
+/* Write DIR/state.json atomically (state.c). Lock held (or single-threaded). */
 static void vmm_write_state(struct vmm *v, const char *state, int exit_status, const char *reason)
 {
-	char tmp[PATH_MAX + 8];
+	char err[STATE_ERR_MAX];
 	json_object *o;
-	int fd;
 
-	if (!v->state_path[0])
+	if (!v->o->state_dir)
 		return;
 	o = json_object_new_object();
 	json_object_object_add(o, "state", json_object_new_string(state));
@@ -74,18 +73,8 @@ static void vmm_write_state(struct vmm *v, const char *state, int exit_status, c
 		json_object_object_add(o, "exit_status", json_object_new_int(exit_status));
 		json_object_object_add(o, "reason", json_object_new_string(reason));
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", v->state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		size_t len = strlen(text);
-
-		if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || close(fd) ||
-		    rename(tmp, v->state_path))
-			log_warn("cannot record state in %s: %s", v->state_path, strerror(errno));
-	} else {
-		log_warn("cannot record state in %s: %s", v->state_path, strerror(errno));
-	}
+	if (state_write_json(v->o->state_dir, "state.json", o, err))
+		log_warn("cannot record the VM's state: %s", err);
 	json_object_put(o);
 }
 
@@ -624,23 +613,6 @@ static int vmm_wait_start(struct vmm *v, enum vm_exit *why)
 	return started;
 }
 
-/* Remove the state directory: the VM's time is up and it is destroyed. */
-static void vmm_remove_state_dir(const char *dir)
-{
-	static const char *const files[] = { "api.sock", "console.sock", "serial.log", "vmon.log",
-					     "meta.json", "state.json", "state.json.tmp", "meta.json.tmp" };
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	if (rmdir(dir) < 0)
-		log_warn("TTL: cannot remove %s: %s", dir, strerror(errno));
-	else
-		log_info("TTL: removed %s", dir);
-}
-
 static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm_opts *o)
 {
 	int ret;
@@ -670,7 +642,6 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 	if (o->state_dir) {
 		char sock[PATH_MAX], log[PATH_MAX];
 
-		snprintf(v->state_path, sizeof(v->state_path), "%s/state.json", o->state_dir);
 		snprintf(sock, sizeof(sock), "%s/console.sock", o->state_dir);
 		snprintf(log, sizeof(log), "%s/serial.log", o->state_dir);
 		ret = conmux_open(&v->mux, sock, log);
@@ -743,8 +714,12 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 			v->vm && v->vm->exit_msg[0] ? v->vm->exit_msg :
 			err[0] ? err : "it did not start");
 	vmm_fini(v);
-	if (ttl_up && o->state_dir)
-		vmm_remove_state_dir(o->state_dir);
+	/* The VM's time is up: it is destroyed, state directory and all. */
+	if (ttl_up && o->state_dir) {
+		ret = state_rmtree(o->state_dir);
+		if (ret)
+			log_warn("TTL: cannot remove %s: %s", o->state_dir, strerror(-ret));
+	}
 	free(v);
 	return why;
 }
