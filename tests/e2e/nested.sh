@@ -168,9 +168,9 @@ else
 		[ -e "$qemu_share/$f" ] && add_file "/usr/share/qemu/$f" "$qemu_share/$f" 0644
 	done
 	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
-	inner_cmd='shift 3 # TEST and device flags are for vmon cases only
+	inner_cmd='cpus=$1 kernel=$2; shift 3 # TEST and device flags are for vmon cases only
 exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm -enable-kvm -cpu host \
-	-m 256M -smp "$1" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+	-m 256M -smp "$cpus" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd /l2/initrd.cpio -append "'"$l2_cmdline_common"' reboot=t"'
 fi
 

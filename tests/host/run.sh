@@ -135,7 +135,7 @@ elif kvm_case api-pause; then
 	pid=$!
 	for _ in $(seq 100); do grep -q '^tick 2$' "$T/sd/serial.log" 2>/dev/null && break; sleep 0.05; done
 	cp "$T/sd/serial.log" "$T/out"
-	st=$(api PATCH /vm '{"state":"Paused"}'); sleep 0.2; cp "$T/sd/serial.log" "$T/out"; a=$(ticks)
+	st=$(api PATCH /vm '{"state":"Paused"}'); sleep 0.5; cp "$T/sd/serial.log" "$T/out"; a=$(ticks)
 	state_paused=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$T/sd/state.json")
 	sleep 1; cp "$T/sd/serial.log" "$T/out"; b=$(ticks)
 	st2=$(api PATCH /vm '{"state":"Resumed"}'); sleep 1; cp "$T/sd/serial.log" "$T/out"; c=$(ticks)

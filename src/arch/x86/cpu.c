@@ -14,6 +14,7 @@
 #define CPUID_MAX_ENTRIES 256
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define MSR_IA32_MISC_ENABLE   0x000001a0
 #define MISC_ENABLE_FAST_STRING 0x1
 #define MSR_IA32_TSC           0x00000010
@@ -43,6 +44,17 @@ struct kvm_cpuid2 *cpu_supported_cpuid(int kvm_fd)
 		free(c);
 		return NULL;
 	}
+	/*
+	 * KVM emulates the LAPIC's TSC-deadline mode but leaves its CPUID bit
+	 * out of the supported set (api.rst: check KVM_CAP_TSC_DEADLINE_TIMER).
+	 * Without it Linux calibrates the LAPIC timer against the PIT, which
+	 * under nested virtualization often fails verification; Linux then
+	 * disables the LAPIC timer and runs every tick off the PIT broadcast.
+	 */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		for (unsigned i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1)
+				c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	return c;
 }
 

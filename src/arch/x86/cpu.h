@@ -14,7 +14,11 @@
 
 #include "boot.h"
 
-/* KVM_GET_SUPPORTED_CPUID, fetched once per VM and shared read-only. */
+/*
+ * The CPUID vmon's guests get: KVM_GET_SUPPORTED_CPUID plus the bits KVM
+ * emulates but leaves to user space (TSC-deadline timer). Fetched once per
+ * VM and shared read-only.
+ */
 struct kvm_cpuid2 *cpu_supported_cpuid(int kvm_fd);
 
 /*
