@@ -10,7 +10,8 @@
 #                 in alternating order (vmon first in odd rounds, QEMU first in even ones)
 #   --timeout S   hard limit for the whole L1 run (default 180 + 300 per round)
 #   --keep        keep the temporary directory (L1 initramfs, console log) even on success
-# Environment: BENCH_CASE_TIMEOUT (limit for one L2 boot inside L1, default 240 s), and the
+# Environment: BENCH_CASE_TIMEOUT (limit for one L2 boot inside L1, default 240 s),
+#   BENCH_VMON_NET (more vmon --net options, e.g. `offload=off`), and the
 #   variables tests/e2e/nested.sh reads: VMON_NESTED_L1_SMP, VMON_NESTED_TSC_MHZ, VMON_CACHE.
 #
 # QEMU runs as `-M microvm,acpi=off`: with microvm's default ACPI the L2 kernel (built without
@@ -103,7 +104,8 @@ for f in bios-microvm.bin qboot.rom linuxboot_dma.bin pvh.bin; do
 	[ -e "$qemu_share/$f" ] && add_file "/usr/share/qemu/$f" "$qemu_share/$f" 0644
 done
 
-l2_cmdline="console=ttyS0 panic=-1 quiet vmon.test=bench-blk vmon.test=bench-net"
+# loglevel=5 after quiet: boot chatter stays off the console, but an L2 oops is printed whole.
+l2_cmdline="console=ttyS0 panic=-1 quiet loglevel=5 vmon.test=bench-blk vmon.test=bench-net"
 mac=52:54:00:12:34:56
 # inner-vmm VMM: boot L2 with the disk and the NIC under vmon or QEMU microvm
 cat >"$tmp/inner-vmm" <<EOF
@@ -111,7 +113,7 @@ cat >"$tmp/inner-vmm" <<EOF
 case \$1 in
 vmon)
 	exec /bin/vmon run --kernel /l2/bzImage --initrd /l2/initrd.cpio --mem 256M --cpus 1 \\
-		--cmdline "$l2_cmdline reboot=k" --disk /tmp/disk.img --net tap=tap0,mac=$mac ;;
+		--cmdline "$l2_cmdline reboot=k" --disk /tmp/disk.img --net tap=tap0,mac=$mac${BENCH_VMON_NET:+,$BENCH_VMON_NET} --stats ;;
 qemu)
 	exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,acpi=off -enable-kvm -cpu host \\
 		-m 256M -smp 1 -nodefaults -no-user-config -nographic -serial stdio -no-reboot \\
@@ -231,8 +233,8 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then echo "TIMEOUT: the L1 run did not 
 if ! grep -q 'VMON-L1-INIT-OK' "$consolelog"; then
 	echo "ERROR: L1 never reached its /init (see $consolelog)"
 	[ $status -ne 0 ] || status=3
-elif grep -qE 'Kernel panic|BUG:|Oops:' "$consolelog"; then
-	echo "ERROR: L1 kernel oops: $(grep -m1 -E 'BUG:|Oops' "$consolelog" || true) (see $consolelog)"
+elif grep -v '^L2|' "$consolelog" | grep -qE 'Kernel panic|BUG:|Oops:'; then
+	echo "ERROR: L1 kernel oops: $(grep -v '^L2|' "$consolelog" | grep -m1 -E 'BUG:|Oops' || true) (see $consolelog)"
 	[ $status -ne 0 ] || status=3
 elif grep -q '^L1-NO-KVM' "$consolelog"; then
 	echo "ERROR: L1 has no /dev/kvm"
@@ -243,6 +245,11 @@ grep '^BENCH-RESULT' "$consolelog" || echo "(no BENCH-RESULT lines)"
 # A boot whose VMM did not exit 0 (e.g. 3: the guest crashed) keeps the numbers it produced,
 # but counts as one failure below: a benchmark must not hide a crash.
 crashed=$(grep '^BENCH-RESULT' "$consolelog" | grep -vc ' rc=0 ' || true)
+# An L2 oops (an L2 that crashed after it) counts once more, with its first line shown.
+if grep -qE '^L2\| .*(Kernel panic|BUG:|Oops:|general protection fault)' "$consolelog"; then
+	echo "FAIL: L2 oops: $(grep -m1 -E '^L2\| .*(Kernel panic|BUG:|Oops:|general protection fault)' "$consolelog")"
+	crashed=$((crashed + 1))
+fi
 grep '^BENCH-RESULT' "$consolelog" | grep -v ' rc=0 ' | sed 's/^BENCH-RESULT /FAIL: VMM exit status not 0: /' || true
 echo
 table=$(grep '^BENCH-RESULT' "$consolelog" | awk -v metrics="${metrics[*]}" '
