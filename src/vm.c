@@ -597,10 +597,6 @@ static void vm_kick_handler(int sig)
 	(void)sig; /* only to interrupt KVM_RUN */
 }
 
-static void vm_stop_signal(int sig)
-{
-	(void)sig; /* handled by the signalfd-free poll below: see vm_run */
-}
 
 /* Feed console input to the UART; returns 1 when the user asked to quit. */
 static int vm_console_input(struct vm *vm, struct console *con, int *in_open)
@@ -655,16 +651,41 @@ static void vm_mux_io(struct vm *vm, const struct pollfd *p, unsigned n)
 }
 
 /* ppoll timeout until the VM's deadline; NULL when it has none. */
-static const struct timespec *vm_deadline_timeout(struct vm *vm, struct timespec *ts)
+static void vm_stop_signal(int sig)
+{
+	(void)sig; /* handled by the signalfd-free poll below: see vm_run */
+}
+
+const struct timespec *vm_timeout_until(uint64_t deadline_ns, struct timespec *ts)
 {
 	uint64_t now = vm_now_ns(), left;
 
-	if (!vm->cfg.deadline_ns)
+	if (!deadline_ns)
 		return NULL;
-	left = vm->cfg.deadline_ns > now ? vm->cfg.deadline_ns - now : 0;
+	left = deadline_ns > now ? deadline_ns - now : 0;
 	ts->tv_sec = (time_t)(left / 1000000000ULL);
 	ts->tv_nsec = (long)(left % 1000000000ULL);
 	return ts;
+}
+
+void vm_block_stop_signals(sigset_t *old, sigset_t *waitmask)
+{
+	struct sigaction stop = { .sa_handler = vm_stop_signal };
+	sigset_t block;
+
+	sigemptyset(&stop.sa_mask);
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGHUP, &stop, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+	*waitmask = *old;
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGHUP);
 }
 
 /* Main-thread loop: console input until the VM stops, a signal arrives or its time is up. */
@@ -688,7 +709,7 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 			p[2].fd = con->in_fd;
 		if (vm->cfg.mux)
 			nmux = conmux_pollfds(vm->cfg.mux, p + 3, room);
-		r = ppoll(p, 3 + nmux, vm_deadline_timeout(vm, &ts), waitmask);
+		r = ppoll(p, 3 + nmux, vm_timeout_until(vm->cfg.deadline_ns, &ts), waitmask);
 		if (r < 0) {
 			if (errno == EINTR) {
 				/* SIGINT/SIGTERM/SIGHUP are only unblocked inside ppoll. */
@@ -737,24 +758,15 @@ static void vm_join_vcpus(struct vm *vm)
 enum vm_exit vm_run(struct vm *vm)
 {
 	struct sigaction kick = { .sa_handler = vm_kick_handler };
-	struct sigaction stop = { .sa_handler = vm_stop_signal };
-	sigset_t block, old;
+	sigset_t old, waitmask;
 	struct console con;
 	int ret;
 
 	/* No SA_RESTART: the kick must make KVM_RUN return EINTR. */
 	sigemptyset(&kick.sa_mask);
 	sigaction(VCPU_KICK_SIGNAL, &kick, NULL);
-	sigemptyset(&stop.sa_mask);
-	sigaction(SIGINT, &stop, NULL);
-	sigaction(SIGTERM, &stop, NULL);
-	sigaction(SIGHUP, &stop, NULL);
 	/* vCPU threads inherit this mask: stop signals go to the main thread only. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	vm_block_stop_signals(&old, &waitmask);
 
 	ret = console_open(&con, vm->cfg.console_in_fd);
 	if (ret)
@@ -772,14 +784,7 @@ enum vm_exit vm_run(struct vm *vm)
 		}
 		vm->vcpus[i].thread_started = 1;
 	}
-	{
-		sigset_t waitmask = old;
-
-		sigdelset(&waitmask, SIGINT);
-		sigdelset(&waitmask, SIGTERM);
-		sigdelset(&waitmask, SIGHUP);
-		vm_main_loop(vm, &con, &waitmask);
-	}
+	vm_main_loop(vm, &con, &waitmask);
 	atomic_store(&vm->stopping, 1);
 	vm_pause_release(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

@@ -16,9 +16,11 @@
 #ifndef VMON_VM_H
 #define VMON_VM_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/host.h"
@@ -167,6 +169,15 @@ int vm_send_ctrl_alt_del(struct vm *vm);
 
 /* Print --stats: exits per vCPU and device, virtio counters. After vm_run. */
 void vm_print_stats(struct vm *vm, FILE *f);
+
+/* A ppoll timeout until deadline_ns (vm_now_ns time); NULL when deadline_ns is 0. */
+const struct timespec *vm_timeout_until(uint64_t deadline_ns, struct timespec *ts);
+/*
+ * Block SIGINT, SIGTERM and SIGHUP (threads created after inherit it) with
+ * a no-op handler; *waitmask is *old without them, for the one ppoll that
+ * may be interrupted by them.
+ */
+void vm_block_stop_signals(sigset_t *old, sigset_t *waitmask);
 
 /* Monotonic nanoseconds. */
 uint64_t vm_now_ns(void);

@@ -545,48 +545,21 @@ static const struct api_ops vmm_api_ops = {
 
 /* ---- the process --------------------------------------------------------- */
 
-static void vmm_ignore_signal(int sig)
-{
-	(void)sig; /* only to interrupt ppoll */
-}
-
 /*
  * Before the start: wait for InstanceStart, a stop signal or the TTL.
  * Returns 1 when the VM was started, 0 when the process should end (*why set).
  */
 static int vmm_wait_start(struct vmm *v, enum vm_exit *why)
 {
-	struct sigaction sa = { .sa_handler = vmm_ignore_signal };
-	sigset_t block, old, waitmask;
+	sigset_t old, waitmask;
 	int started = 0;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	waitmask = old;
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGHUP);
+	vm_block_stop_signals(&old, &waitmask);
 	for (;;) {
 		struct pollfd p = { .fd = v->start_efd, .events = POLLIN };
-		struct timespec ts, *tsp = NULL;
-		uint64_t now = vm_now_ns();
-		int r;
+		struct timespec ts;
+		int r = ppoll(&p, 1, vm_timeout_until(v->deadline_ns, &ts), &waitmask);
 
-		if (v->deadline_ns) {
-			uint64_t left = v->deadline_ns > now ? v->deadline_ns - now : 0;
-
-			ts.tv_sec = (time_t)(left / 1000000000ULL);
-			ts.tv_nsec = (long)(left % 1000000000ULL);
-			tsp = &ts;
-		}
-		r = ppoll(&p, 1, tsp, &waitmask);
 		if (r > 0) {
 			started = 1;
 			break;
