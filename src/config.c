@@ -90,3 +90,35 @@ int config_parse_duration(const char *s, uint64_t *secs)
 	*secs = v * mult;
 	return 0;
 }
+
+static int config_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	uint8_t m[6];
+	int any = 0;
+
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = config_hex(s[3 * i]), lo = config_hex(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		m[i] = (uint8_t)(hi << 4 | lo);
+		any |= m[i];
+	}
+	if (!any || (m[0] & 1)) /* bit 0 of the first octet: multicast */
+		return -EINVAL;
+	memcpy(mac, m, sizeof(m));
+	return 0;
+}

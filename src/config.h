@@ -25,4 +25,10 @@ int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
  */
 int config_parse_duration(const char *s, uint64_t *secs);
 
+/*
+ * Parse a MAC address "xx:xx:xx:xx:xx:xx" (hex, either case) that a NIC
+ * may own: unicast and not all zero. 0 and mac[], or -EINVAL (mac untouched).
+ */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+
 #endif

@@ -25,13 +25,13 @@
 #include "config.h"
 #include "log.h"
 #include "stats.h"
+#include "version.h"
 #include "vm.h"
 #ifndef VMON_NO_API
 #include "api/cli.h"
 #include "api/vmm.h"
 #endif
 
-#define VMON_VERSION "0.2.0"
 
 enum { EXIT_CLEAN = 0, EXIT_VMM = 1, EXIT_USAGE = 2, EXIT_CRASH = 3, EXIT_HOST = 4 };
 
@@ -85,10 +85,11 @@ static const char usage_run[] =
 	"      --disk PATH[,ro][,cache=none|writeback]\n"
 	"                       raw disk image as a virtio-blk device (/dev/vda, vdb, ...);\n"
 	"                       repeatable, up to 6; ro rejects writes; cache=none is O_DIRECT\n"
-	"      --net tap=NAME[,mac=xx:xx:xx:xx:xx:xx] | --net none\n"
+	"      --net tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,offload=on|off] | --net none\n"
 	"                       virtio-net on host TAP NAME (created if absent, which needs\n"
 	"                       root or CAP_NET_ADMIN); repeatable, up to 2; disks and NICs\n"
-	"                       together at most 6. Default MAC: 52:54:00 + a hash of NAME\n"
+	"                       together at most 6. Default MAC: 52:54:00 + a hash of NAME;\n"
+	"                       offload=on (default) offers checksum and TSO offloads\n"
 	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
 #ifndef VMON_NO_API
 	"      --api-sock PATH  serve the management API (Firecracker's common subset plus\n"
@@ -207,7 +208,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 			snprintf(orig, sizeof(orig), "%s", optarg);
 			if (vnet_parse_opts(optarg, &cfg->nets[cfg->nr_nets]))
 				return usage_error("vmon run",
-						   "--net '%s': want tap=NAME[,mac=xx:xx:xx:xx:xx:xx] (unicast)",
+						   "--net '%s': want tap=NAME[,mac=xx:xx:xx:xx:xx:xx (unicast)][,offload=on|off]",
 						   orig);
 			cfg->nr_nets++;
 			break;

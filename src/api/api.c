@@ -23,7 +23,9 @@
 
 #include <json-c/json.h>
 
-#define API_VERSION  "0.2.0"
+#include "config.h"
+#include "version.h"
+
 #define API_APP_NAME "vmon"
 #define API_NAME_SHOW 64 /* bytes of a client-supplied name echoed back */
 
@@ -324,34 +326,6 @@ static bool get_id(struct json_object *o, const char *name, const char *path_id,
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "xx:xx:xx:xx:xx:xx", unicast and not all zero. */
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	if (strlen(s) != 17)
-		return false;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return false;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (mac[0] & 1)
-		return false;
-	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) != 0;
-}
-
 /* ---- endpoints */
 
 static const char *state_name(enum api_state s)
@@ -383,7 +357,7 @@ static void get_root(const struct api *a, struct api_response *r)
 	add_str(o, "id", a->id ? a->id : "anonymous-instance");
 	add_str(o, "state", state_name(a->ops->state ? a->ops->state(a->ctx)
 				       : API_STATE_NOT_STARTED));
-	add_str(o, "vmm_version", API_VERSION);
+	add_str(o, "vmm_version", VMON_VERSION);
 	add_str(o, "app_name", API_APP_NAME);
 	reply_obj(r, 200, o);
 	json_object_put(o);
@@ -562,7 +536,7 @@ static void put_net(const struct api *a, const char *id, struct json_object *o,
 		return;
 	mac = member(o, "guest_mac");
 	if (mac) {
-		if (!parse_mac(json_object_get_string(mac), n.mac) ||
+		if (config_parse_mac(json_object_get_string(mac), n.mac) ||
 		    json_object_get_string_len(mac) != 17) {
 			fault(r, 400, "guest_mac must be a unicast MAC address xx:xx:xx:xx:xx:xx");
 			return;

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../config.h"
 #include "../log.h"
 #include "../util.h"
 
@@ -343,35 +344,6 @@ const struct virtio_dev_ops vnet_ops = {
 	.driver_ok = vnet_driver_ok,
 };
 
-static int vnet_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "xx:xx:xx:xx:xx:xx", unicast and not all zero. */
-static int vnet_parse_mac(const char *s, uint8_t *mac)
-{
-	int any = 0;
-
-	if (strlen(s) != 3 * VNET_MAC_LEN - 1)
-		return -EINVAL;
-	for (int i = 0; i < VNET_MAC_LEN; i++) {
-		int hi = vnet_hex(s[3 * i]), lo = vnet_hex(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < VNET_MAC_LEN - 1 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-		any |= mac[i];
-	}
-	return !any || (mac[0] & 1) ? -EINVAL : 0; /* bit 0 of the first octet: multicast */
-}
-
 int vnet_parse_opts(char *s, struct vnet_opts *o)
 {
 	char *tok, *save = NULL;
@@ -383,7 +355,7 @@ int vnet_parse_opts(char *s, struct vnet_opts *o)
 			if (!*o->tap || strlen(o->tap) >= IFNAMSIZ || strchr(o->tap, '/'))
 				return -EINVAL;
 		} else if (!strncmp(tok, "mac=", 4) && !o->has_mac) {
-			if (vnet_parse_mac(tok + 4, o->mac))
+			if (config_parse_mac(tok + 4, o->mac))
 				return -EINVAL;
 			o->has_mac = 1;
 		} else if (!strcmp(tok, "offload=off") || !strcmp(tok, "offload=on")) {

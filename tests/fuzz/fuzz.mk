@@ -22,7 +22,7 @@ FUZZ_LDLIBS := -lpthread
 FUZZ_SRCS_boot  := src/log.c src/gmem.c src/arch/x86/boot.c
 FUZZ_SRCS_virtq := src/log.c src/gmem.c src/virtio/virtq.c
 FUZZ_SRCS_uart  := src/log.c src/bus.c src/devices/uart16550.c
-FUZZ_SRCS_api   := src/log.c src/api/api.c
+FUZZ_SRCS_api   := src/log.c src/config.c src/api/api.c
 # Libraries a harness needs beyond FUZZ_LDLIBS.
 FUZZ_LIBS_api   := -ljson-c
 FUZZ_NAMES := boot virtq uart api

@@ -199,4 +199,27 @@ TEST(parse_duration)
 	CHECK_EQ(config_parse_duration(NULL, NULL), -EINVAL);
 }
 
-TEST_MAIN(T(parse_size_valid), T(parse_size_rejected), T(parse_uint), T(parse_duration))
+TEST(parse_mac)
+{
+	static const char *const bad[] = {
+		"", "52:54:00:12:34", "52:54:00:12:34:5", "52:54:00:12:34:567", "52-54-00-12-34-56",
+		"52:54:00:12:34:zz", "01:00:5e:00:00:01" /* multicast */, "00:00:00:00:00:00",
+		"ff:ff:ff:ff:ff:ff", "52:54:00:12:34:56 ",
+	};
+	uint8_t mac[6] = { 9, 9, 9, 9, 9, 9 };
+
+	CHECK_EQ(config_parse_mac("52:54:00:aB:Cd:ef", mac), 0);
+	CHECK(mac[0] == 0x52 && mac[1] == 0x54 && mac[2] == 0 && mac[3] == 0xab && mac[4] == 0xcd &&
+	      mac[5] == 0xef);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t m[6] = { 7, 7, 7, 7, 7, 7 };
+
+		if (config_parse_mac(bad[i], m) != -EINVAL || m[0] != 7)
+			fprintf(stderr, "  case \"%s\"\n", bad[i]);
+		CHECK_EQ(config_parse_mac(bad[i], m), -EINVAL);
+		CHECK_EQ(m[0], 7); /* untouched on error */
+	}
+	CHECK_EQ(config_parse_mac(NULL, mac), -EINVAL);
+}
+
+TEST_MAIN(T(parse_size_valid), T(parse_size_rejected), T(parse_uint), T(parse_duration), T(parse_mac))
