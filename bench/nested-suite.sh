@@ -149,7 +149,7 @@ native() { # ROUND
 scale() { # VMM N
 	progress "scale $1 $2 VMs"
 	show "$(l1bench -n "$2" --tag "kind=scale vmm=$1 cpus=1 vms=$2 round=1" --idle-ms 300 --send go \
-		--guest-mib 64 --timeout 400 --log /tmp/l2.log -- /bin/inner-vmm "$1" 1 64 bench-hold </dev/null)"
+		--guest-mib 64 --timeout $((60 + 20 * $2)) --log /tmp/l2.log -- /bin/inner-vmm "$1" 1 64 bench-hold </dev/null)"
 }
 if [ -c /dev/kvm ]; then
 	echo "L1-KVM ok"
