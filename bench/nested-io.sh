@@ -212,16 +212,11 @@ add_file /init "$tmp/init"
 log "images ready after $((SECONDS - t_start)) s; L1 initramfs $(du -h "$tmp/l1.cpio" | cut -f1)"
 
 # ---------------------------------------------------------------- run L1
-l1_cmdline=$(l1_kernel_cmdline) # scripts/lib/nested.sh: with the TSC rate, or L1's KVM may hang
 consolelog=$tmp/console.log
-l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # 2 sockets: see tests/e2e/nested.sh
 log "booting L1 ($rounds rounds, timeout ${timeout_s} s); console log: $consolelog"
 t_l1=$SECONDS
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-	-smp "$l1_smp" -m 2048 -nographic -no-reboot \
-	-kernel "$l1/bzImage" -initrd "$tmp/l1.cpio" -append "$l1_cmdline" </dev/null 2>&1 |
-	sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$consolelog" | sed -u 's/^/[L1] /'
+l1_qemu "$timeout_s" "$l1" "$tmp/l1.cpio" | tee "$consolelog" | sed -u 's/^/[L1] /'
 qrc=${PIPESTATUS[0]}
 set -e
 l1_secs=$((SECONDS - t_l1))

@@ -178,8 +178,6 @@ add_file /init "$tmp/init"
 "$gen" "$list" >"$tmp/l1.cpio" || { echo "ERROR: gen_init_cpio failed"; exit 5; }
 
 # ---------------------------------------------------------------- run L1
-l1_cmdline=$(l1_kernel_cmdline)
-l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # 2 sockets: see tests/e2e/nested.sh
 echo "nested: $total_steps steps in one L1 boot ($rounds rounds; scale: $scale_counts VMs);" \
 	"estimated $((estimate / 60)) min $((estimate % 60)) s, hard limit $timeout_s s"
 {
@@ -188,10 +186,7 @@ echo "nested: $total_steps steps in one L1 boot ($rounds rounds; scale: $scale_c
 } >>"$out"
 t_l1=$SECONDS
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-	-smp "$l1_smp" -m 2048 -nographic -no-reboot \
-	-kernel "$l1/bzImage" -initrd "$tmp/l1.cpio" -append "$l1_cmdline" </dev/null 2>&1 |
-	sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$consolelog" |
+l1_qemu "$timeout_s" "$l1" "$tmp/l1.cpio" | tee "$consolelog" |
 	while IFS= read -r line; do
 		case $line in
 		BENCH-PROGRESS*)

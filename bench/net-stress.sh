@@ -232,10 +232,7 @@ consolelog=$tmp/console.log
 log "booting L1 (inner $inner, $total boots, timeout ${timeout_s} s); console log: $consolelog"
 t_l1=$SECONDS
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-	-smp "${VMON_NESTED_L1_SMP:-2,sockets=2}" -m 2048 -nographic -no-reboot \
-	-kernel "$l1/bzImage" -initrd "$tmp/l1.cpio" -append "$(l1_kernel_cmdline)" </dev/null 2>&1 |
-	sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$consolelog" | sed -u 's/^/[L1] /'
+l1_qemu "$timeout_s" "$l1" "$tmp/l1.cpio" | tee "$consolelog" | sed -u 's/^/[L1] /'
 qrc=${PIPESTATUS[0]}
 set -e
 log "L1 run ended after $((SECONDS - t_l1)) s (qemu exit status $qrc)"

@@ -66,3 +66,17 @@ l1_kernel_cmdline() {
 	fi
 	printf '%s\n' "$c"
 }
+
+# l1_qemu TIMEOUT_S L1_KERNEL_DIR INITRD: boot L1 under QEMU TCG (emulating AMD SVM) with
+# l1_kernel_cmdline; its console, without CRs and the terminal escapes SeaBIOS prints, goes
+# to stdout. Returns QEMU's (or timeout's) exit status. L1 gets 2 CPUs as `-smp 2,sockets=2`
+# (VMON_NESTED_L1_SMP overrides it): plain `-smp 2` would give it only one, as QEMU 7.2's
+# default topology is 1 socket x 2 cores and SeaBIOS's MP table lists only the first CPU of
+# each package (L1 has no ACPI).
+l1_qemu() {
+	timeout -k 10 "$1" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+		-smp "${VMON_NESTED_L1_SMP:-2,sockets=2}" -m 2048 -nographic -no-reboot \
+		-kernel "$2/bzImage" -initrd "$3" -append "$(l1_kernel_cmdline)" </dev/null 2>&1 |
+		sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g'
+	return "${PIPESTATUS[0]}"
+}

@@ -261,21 +261,12 @@ log "L1 initramfs: $(du -h "$tmp/l1.cpio" | cut -f1) (inner VMM: $inner)"
 
 # ---------------------------------------------------------------- run L1
 consolelog=$tmp/console.log
-l1_smp=${VMON_NESTED_L1_SMP:-2,sockets=2} # see the comment at the qemu command below
-l1_cmdline=$(l1_kernel_cmdline) # scripts/lib/nested.sh: with the TSC rate, or L1's KVM may hang
-log "booting L1 (timeout ${timeout_s} s, -smp $l1_smp, cmdline: $l1_cmdline)"
+# scripts/lib/nested.sh: l1_qemu boots L1 with the TSC rate on its command line (or L1's KVM may hang)
+log "booting L1 (timeout ${timeout_s} s, -smp ${VMON_NESTED_L1_SMP:-2,sockets=2}, cmdline: $(l1_kernel_cmdline))"
 log "console log: $consolelog"
 t_l1=$SECONDS
 set +e
-# L1 gets 2 CPUs: `-smp 2,sockets=2` (VMON_NESTED_L1_SMP overrides the -smp value). Plain
-# `-smp 2` would give L1 only one: QEMU 7.2's default topology is 1 socket x 2 cores and
-# SeaBIOS's MP table lists only the first CPU of each package (L1 has no ACPI).
-# sed strips CRs and the terminal escapes SeaBIOS prints.
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-	-smp "$l1_smp" -m 2048 -nographic -no-reboot \
-	-kernel "$l1/bzImage" -initrd "$tmp/l1.cpio" \
-	-append "$l1_cmdline" </dev/null 2>&1 |
-	sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$consolelog" | sed -u 's/^/[L1] /'
+l1_qemu "$timeout_s" "$l1" "$tmp/l1.cpio" | tee "$consolelog" | sed -u 's/^/[L1] /'
 qrc=${PIPESTATUS[0]}
 set -e
 l1_secs=$((SECONDS - t_l1))
