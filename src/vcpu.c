@@ -286,7 +286,7 @@ void *vcpu_thread(void *arg)
 	 * that reported a reset would otherwise keep running the guest's reboot
 	 * loop (thousands of exits) until the main thread's kick lands.
 	 */
-	while (!atomic_load(&vm->stopping) && atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
+	while (!vm_stopped(vm)) {
 		vm_pause_point(vm);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

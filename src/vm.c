@@ -527,7 +527,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return ret;
 }
 
-static int vm_stopped(struct vm *vm)
+int vm_stopped(struct vm *vm)
 {
 	return atomic_load(&vm->stopping) || atomic_load(&vm->exit_reason) != VM_EXIT_NONE;
 }

@@ -162,6 +162,8 @@ void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
 int vm_pause(struct vm *vm);
 /* Let paused vCPUs run again. Idempotent. Any thread. */
 void vm_resume(struct vm *vm);
+/* 1 once the VM is stopping or its fate is known: vCPUs must not re-enter KVM_RUN. */
+int vm_stopped(struct vm *vm);
 /* Called by each vCPU thread before KVM_RUN: parks it while a pause is asked. */
 void vm_pause_point(struct vm *vm);
 /* Press Ctrl-Alt-Del on the guest's keyboard. 0 or -ENOSPC (keyboard queue full). */
