@@ -11,7 +11,7 @@ API_LIBS := -lmicrohttpd -ljson-c -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 BUILD    := build
-CORE_SRCS := src/log.c src/gmem.c src/bus.c src/config.c src/console.c src/conmux.c src/stats.c \
+CORE_SRCS := src/log.c src/gmem.c src/bus.c src/dev.c src/snapshot/stream.c src/config.c src/console.c src/conmux.c src/stats.c \
              src/vm.c src/vcpu.c src/ioloop.c \
              src/arch/x86/boot.c src/arch/x86/mptable.c src/arch/x86/cpu.c src/arch/x86/host.c \
              src/devices/uart16550.c src/devices/i8042.c src/devices/rtc.c \
