@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include "accel/kvm.h"
 #include "log.h"
 #include "vm.h"
 
@@ -70,7 +71,7 @@ static void parse_output(const char *text, struct result *r)
 }
 
 /* The raw loop: no stats, no bus; returns 0 when the guest pulsed the reset line. */
-static int raw_loop(struct vcpu *v, char *out, size_t outsz, char *why, size_t whysz)
+static int raw_loop(struct kvm_vcpu *v, char *out, size_t outsz, char *why, size_t whysz)
 {
 	struct kvm_run *r = v->run;
 	size_t len = 0;
@@ -116,6 +117,8 @@ static void run_one(const char *guest, int raw, unsigned long long n, struct res
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct vm_config cfg;
+	struct vm_host host;
+	struct kvm_vcpu *kv;
 	char cmdline[64], out[4096] = "";
 	int ofd = memfd_create("exitcost-console", MFD_CLOEXEC), efd = -1, ret;
 
@@ -123,35 +126,39 @@ static void run_one(const char *guest, int raw, unsigned long long n, struct res
 	snprintf(res->rc, sizeof(res->rc), "ok");
 	snprintf(cmdline, sizeof(cmdline), "n=%llu", n);
 	vm_config_defaults(&cfg);
-	cfg.kernel_path = guest;
-	cfg.cmdline = cmdline;
+	vm_host_defaults(&host);
 	cfg.mem_bytes = 32ULL << 20;
-	cfg.console_in_fd = -1;
-	cfg.console_out_fd = ofd;
-	if (!vm || ofd < 0) {
+	host.console_in_fd = -1;
+	host.console_out_fd = ofd;
+	if (!vm || ofd < 0 || vm_config_set_str(cfg.kernel, sizeof(cfg.kernel), guest) ||
+	    vm_config_set_str(cfg.cmdline, sizeof(cfg.cmdline), cmdline)) {
 		snprintf(res->rc, sizeof(res->rc), "setup-failed");
 		goto out;
 	}
-	ret = vm_create(vm, &cfg);
+	ret = vm_create(vm, &cfg, &host);
 	if (ret) {
 		snprintf(res->rc, sizeof(res->rc), "vm_create:%d", ret);
 		goto out;
 	}
 	{
-		int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+		int khz;
+
+		/* The raw loop drives KVM itself: the accelerator's own handles (accel/kvm.h). */
+		kv = (struct kvm_vcpu *)vm->vcpus[0].av;
+		khz = ioctl(kv->fd, KVM_GET_TSC_KHZ, 0);
 		struct kvm_ioeventfd io = { .addr = IOEVT_ADDR, .len = 4 };
 
 		if (khz > 0)
 			*tsc_khz = khz;
 		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		io.fd = efd;
-		if (efd < 0 || ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		if (efd < 0 || ioctl(((struct kvm_accel *)vm->accel)->vm_fd, KVM_IOEVENTFD, &io) < 0) {
 			snprintf(res->rc, sizeof(res->rc), "KVM_IOEVENTFD:%s", strerror(errno));
 			goto out;
 		}
 	}
 	if (raw) {
-		if (raw_loop(&vm->vcpus[0], out, sizeof(out), res->rc, sizeof(res->rc)))
+		if (raw_loop(kv, out, sizeof(out), res->rc, sizeof(res->rc)))
 			goto out;
 	} else {
 		enum vm_exit why = vm_run(vm);

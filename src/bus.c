@@ -8,24 +8,6 @@
 #include <errno.h>
 #include <string.h>
 
-int bus_nop_read(void *dev, uint64_t off, void *data, unsigned len)
-{
-	(void)dev;
-	(void)off;
-	/* An unclaimed read floats high on a PC bus. */
-	memset(data, 0xff, len);
-	return 0;
-}
-
-int bus_nop_write(void *dev, uint64_t off, const void *data, unsigned len)
-{
-	(void)dev;
-	(void)off;
-	(void)data;
-	(void)len;
-	return 0;
-}
-
 void bus_init(struct bus *b, const char *name)
 {
 	memset(b, 0, sizeof(*b));
@@ -33,7 +15,7 @@ void bus_init(struct bus *b, const char *name)
 }
 
 int bus_map(struct bus *b, uint64_t base, uint64_t len,
-	    const struct bus_dev_ops *ops, void *dev, const char *name)
+	    const struct dev_ops *ops, void *dev, const char *name)
 {
 	uint64_t end;
 	unsigned i;
@@ -54,6 +36,19 @@ int bus_map(struct bus *b, uint64_t base, uint64_t len,
 	b->range[i] = (struct bus_range){ base, len, ops, dev, name };
 	b->nr++;
 	return 0;
+}
+
+int bus_unmap(struct bus *b, uint64_t base)
+{
+	for (unsigned i = 0; i < b->nr; i++) {
+		if (b->range[i].base != base)
+			continue;
+		memmove(&b->range[i], &b->range[i + 1], (b->nr - i - 1) * sizeof(b->range[0]));
+		b->nr--;
+		memset(&b->range[b->nr], 0, sizeof(b->range[0]));
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int bus_find(const struct bus *b, uint64_t addr, unsigned len)

@@ -5,32 +5,30 @@
  * buses (PIO, MMIO), each in struct vm. Does not own the devices: a range
  * holds a const ops table and an opaque device pointer.
  *
- * Threads: ranges are added only before vCPUs run (or with them paused);
- * afterwards vCPU threads look up concurrently without a lock. Devices
- * serialise their own state (per-device mutex).
+ * Threads: ranges are added and removed only before vCPUs run or with
+ * them paused (a PCI BAR moves that way); otherwise vCPU threads look up
+ * concurrently without a lock. Devices serialise their own state
+ * (per-device mutex).
  */
 #ifndef VMON_BUS_H
 #define VMON_BUS_H
 
 #include <stdint.h>
 
+#include "dev.h"
+
 #define BUS_MAX_RANGES 64
 
-/* Handlers see the offset from the range base. Return 0 or -errno. */
-struct bus_dev_ops {
-	const char *kind;
-	int (*read)(void *dev, uint64_t off, void *data, unsigned len);
-	int (*write)(void *dev, uint64_t off, const void *data, unsigned len);
-};
-
-/* Shared stubs so that ops tables are complete and dispatch never meets NULL. */
-int bus_nop_read(void *dev, uint64_t off, void *data, unsigned len);   /* all ones */
-int bus_nop_write(void *dev, uint64_t off, const void *data, unsigned len);
+/*
+ * A range dispatches to a device's struct dev_ops (dev.h): its read and
+ * write see the offset from the range base and return 0 or -errno. Only
+ * read and write are needed here; the device list wants the whole table.
+ */
 
 struct bus_range {
 	uint64_t base;
 	uint64_t len;
-	const struct bus_dev_ops *ops;
+	const struct dev_ops *ops;
 	void *dev;
 	const char *name; /* instance name for logs and stats, e.g. "serial0" */
 };
@@ -48,7 +46,13 @@ void bus_init(struct bus *b, const char *name);
  * wraps, -EEXIST if it overlaps an existing range, -ENOSPC when full.
  */
 int bus_map(struct bus *b, uint64_t base, uint64_t len,
-	    const struct bus_dev_ops *ops, void *dev, const char *name);
+	    const struct dev_ops *ops, void *dev, const char *name);
+
+/*
+ * Remove the range that starts at base: 0, or -ENOENT. Later ranges move
+ * down one index (per-range stats counters are the caller's to move).
+ */
+int bus_unmap(struct bus *b, uint64_t base);
 
 /*
  * Index of the range wholly containing [addr, addr+len), or -1. The index is

@@ -32,23 +32,24 @@ static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-int gmem_init_x86(struct gmem *m, uint64_t ram_size)
+void gmem_init(struct gmem *m)
 {
-	uint64_t low;
-	int ret;
-
 	memset(m, 0, sizeof(*m));
-	/* 4 KiB granularity: KVM memory slots are page-sized. */
-	if (ram_size == 0 || (ram_size & 0xfff))
-		return -EINVAL;
 	m->owns_mappings = 1;
-	low = ram_size < GMEM_X86_HOLE_START ? ram_size : GMEM_X86_HOLE_START;
-	ret = gmem_map(m, 0, low);
-	if (ret == 0 && ram_size > low)
-		ret = gmem_map(m, GMEM_4G, ram_size - low);
-	if (ret)
-		gmem_free(m);
-	return ret;
+}
+
+int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size)
+{
+	uint64_t end;
+
+	/* 4 KiB granularity: accelerator memory slots are page-sized. */
+	if (!m->owns_mappings || size == 0 || ((gpa | size) & 0xfff) ||
+	    __builtin_add_overflow(gpa, size, &end) || m->nr_regions == GMEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (gpa < m->region[i].gpa + m->region[i].size && m->region[i].gpa < end)
+			return -EINVAL;
+	return gmem_map(m, gpa, size);
 }
 
 int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size)

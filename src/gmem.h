@@ -3,7 +3,7 @@
  *
  * Owns: the host mappings that back guest RAM and the table of regions
  * (guest physical address -> host virtual address). Does not own the KVM
- * memory slots (vm.c registers each region with KVM).
+ * memory slots (vm.c hands each region to the accelerator).
  *
  * Threads: the region table is written once at VM creation and only read
  * afterwards, so any thread may call the lookups without a lock. The bytes
@@ -17,13 +17,7 @@
 
 #define GMEM_MAX_REGIONS 4
 
-/*
- * x86 layout: RAM below 4 GiB stops at GMEM_X86_HOLE_START so that the
- * range up to 4 GiB is free for the IOAPIC (0xfec00000), the local APIC
- * (0xfee00000) and later MMIO devices; the rest continues at 4 GiB.
- */
-#define GMEM_X86_HOLE_START 0xc0000000ULL
-#define GMEM_4G             0x100000000ULL
+#define GMEM_4G 0x100000000ULL
 
 struct gmem_region {
 	uint64_t gpa;  /* first guest physical address */
@@ -38,12 +32,16 @@ struct gmem {
 	int owns_mappings;   /* 1 if gmem_free must munmap */
 };
 
+/* An empty guest memory whose regions gmem_add_anon maps (and gmem_free unmaps). */
+void gmem_init(struct gmem *m);
+
 /*
- * Map ram_size bytes of anonymous memory and lay it out in the x86 way
- * (below the hole, then above 4 GiB). Returns 0 or -errno (-EINVAL for a
- * zero or unaligned size, -ENOMEM if the host refuses the mapping).
+ * Map size bytes of anonymous memory at gpa as one more region (the arch
+ * decides the layout: arch/x86 puts RAM below the PCI hole and above
+ * 4 GiB). 0 or -errno: -EINVAL for a zero or unaligned size, a range that
+ * wraps or overlaps a region, or no room; -ENOMEM if the host refuses.
  */
-int gmem_init_x86(struct gmem *m, uint64_t ram_size);
+int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size);
 
 /*
  * Describe caller-owned memory as one region at gpa (unit tests, fuzzers).

@@ -1,7 +1,10 @@
 /*
- * main.c: the vmon command line. Parses arguments into struct vm_config,
- * runs the VM and turns its fate into the exit status. Nothing below this
- * file exits the process.
+ * main.c: the vmon command line. Parses arguments into struct vm_config
+ * and struct vm_host, validates the config (vm_config_validate, the one
+ * place limits are checked), runs the VM (or hands it to the managed VM
+ * process, api/vmm.c) and turns its fate into the exit status; the
+ * management commands go to src/cli/. Nothing below this file exits the
+ * process. Single-threaded until vm_run or vmm_run.
  *
  * Exit status (documented in `vmon --help` and the README):
  *   0  the guest shut down or reset itself (e.g. `reboot` with reboot=k)
@@ -10,26 +13,22 @@
  *   3  the guest crashed (triple fault, instruction KVM could not emulate)
  *   4  stopped from the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
-#include "arch/x86/cpu.h"
-#include "arch/x86/host.h"
+#include "accel/accel.h"
 #include "config.h"
 #include "log.h"
-#include "stats.h"
 #include "version.h"
 #include "vm.h"
+#include "vmconfig.h"
+#include "vmconfig_json.h"
 #ifndef VMON_NO_API
-#include "api/cli.h"
 #include "api/vmm.h"
+#include "cli/cli.h"
 #endif
 
 
@@ -91,6 +90,9 @@ static const char usage_run[] =
 	"                       together at most 6. Default MAC: 52:54:00 + a hash of NAME;\n"
 	"                       offload=on (default) offers checksum and TSO offloads\n"
 	"      --stats          print KVM exit counts per vCPU and per device at exit\n"
+	"      --dump-config    check the configuration, print it as JSON (boot-source,\n"
+	"                       machine-config, drives, network-interfaces, vmon) on stdout\n"
+	"                       and exit 0 without creating a VM (1 if it is not valid)\n"
 #ifndef VMON_NO_API
 	"      --api-sock PATH  serve the management API (Firecracker's common subset plus\n"
 	"                       GET /stats) on a Unix socket; without --kernel, wait for\n"
@@ -121,16 +123,28 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* `vmon run` options beyond struct vm_config: the managed (API) mode. */
+/* `vmon run` options beyond struct vm_config: the managed (API) mode, --dump-config. */
 struct run_opts {
 	const char *api_sock, *state_dir, *name;
 	uint64_t ttl_secs;
+	int dump_config;
 };
+
+/* Copy an option's value into a config string field: a usage error when it does not fit. */
+static int set_opt_str(char *field, size_t cap, const char *opt, const char *val)
+{
+	char msg[96];
+
+	if (!vm_config_set_str(field, cap, val))
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: the value is longer than %zu bytes", opt, cap - 1);
+	return usage_error("vmon run", "%s", msg);
+}
 
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL };
+	       OPT_NAME, OPT_TTL, OPT_DUMP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -138,6 +152,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'p' },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "dump-config", no_argument, NULL, OPT_DUMP },
 		{ "elf64-entry", no_argument, NULL, OPT_ELF64 },
 		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
 		{ "disk", required_argument, NULL, OPT_DISK },
@@ -160,13 +175,19 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 	while ((c = getopt_long(argc, argv, ":k:i:c:m:p:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
-			cfg->kernel_path = optarg;
+			ret = set_opt_str(cfg->kernel, sizeof(cfg->kernel), "--kernel", optarg);
+			if (ret)
+				return ret;
 			break;
 		case 'i':
-			cfg->initrd_path = optarg;
+			ret = set_opt_str(cfg->initrd, sizeof(cfg->initrd), "--initrd", optarg);
+			if (ret)
+				return ret;
 			break;
 		case 'c':
-			cfg->cmdline = optarg;
+			ret = set_opt_str(cfg->cmdline, sizeof(cfg->cmdline), "--cmdline", optarg);
+			if (ret)
+				return ret;
 			break;
 		case 'm':
 			ret = config_parse_size(optarg, &cfg->mem_bytes);
@@ -184,11 +205,16 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		case OPT_STATS:
 			cfg->stats = 1;
 			break;
+		case OPT_DUMP:
+			ro->dump_config = 1;
+			break;
 		case OPT_ELF64:
 			cfg->elf64_entry = 1;
 			break;
 		case OPT_KVMDEV:
-			cfg->kvm_path = optarg;
+			ret = set_opt_str(cfg->kvm_path, sizeof(cfg->kvm_path), "--kvm-device", optarg);
+			if (ret)
+				return ret;
 			break;
 		case OPT_DISK:
 			if (cfg->nr_disks == VM_MAX_DISKS)
@@ -244,7 +270,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 	}
 	if (optind < argc)
 		return usage_error("vmon run", "unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel_path && !ro->api_sock && !ro->state_dir)
+	if (!cfg->kernel[0] && !ro->api_sock && !ro->state_dir)
 		return usage_error("vmon run", "%s",
 				   "no kernel given: --kernel PATH is required (or --api-sock to configure it later)");
 	if ((ro->name || ro->ttl_secs) && !ro->api_sock && !ro->state_dir)
@@ -252,33 +278,36 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* --dump-config: the validated configuration as JSON on stdout. */
+static int dump_config(const struct vm_config *cfg)
 {
-	struct run_opts ro = { 0 };
-	struct vm_config cfg;
+	char *s = vm_config_to_json(cfg);
+
+	if (!s) {
+		log_err("out of memory");
+		return EXIT_VMM;
+	}
+	printf("%s\n", s);
+	free(s);
+	return fflush(stdout) ? EXIT_VMM : EXIT_CLEAN;
+}
+
+/* Run one VM on this terminal: create it, run it, report its fate. */
+static int run_vm(const struct vm_config *cfg)
+{
+	struct vm_host host;
 	enum vm_exit why;
 	struct vm *vm;
 	int ret;
 
-	vm_config_defaults(&cfg);
-	ret = parse_run_args(argc, argv, &cfg, &ro);
-	if (ret)
-		return ret < 0 ? EXIT_CLEAN : ret;
-#ifndef VMON_NO_API
-	if (ro.api_sock || ro.state_dir) {
-		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
-				      .name = ro.name, .ttl_secs = ro.ttl_secs };
-
-		return vm_exit_status(vmm_run(&cfg, &o));
-	}
-#endif
+	vm_host_defaults(&host);
 	/* struct vm is large (virtqueue scratch per device): keep it off the stack. */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		log_err("out of memory");
 		return EXIT_VMM;
 	}
-	ret = vm_create(vm, &cfg);
+	ret = vm_create(vm, cfg, &host);
 	if (ret) {
 		vm_destroy(vm);
 		free(vm);
@@ -286,19 +315,61 @@ static int cmd_run(int argc, char **argv)
 	}
 	why = vm_run(vm);
 	vm_log_exit(vm, why);
-	if (cfg.stats)
+	if (cfg->stats)
 		vm_print_stats(vm, stderr);
 	vm_destroy(vm);
 	free(vm);
 	return vm_exit_status(why);
 }
 
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts ro = { 0 };
+	char err[VM_ERR_MAX];
+	struct vm_config *cfg;
+	unsigned flags = 0;
+	int ret;
+
+	/* ~40 KiB of paths and command line: on the heap like struct vm. */
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg) {
+		log_err("out of memory");
+		return EXIT_VMM;
+	}
+	vm_config_defaults(cfg);
+	ret = parse_run_args(argc, argv, cfg, &ro);
+	if (ret) {
+		free(cfg);
+		return ret < 0 ? EXIT_CLEAN : ret;
+	}
+	/* A managed VM may get its kernel through the API later; everything else is checked now. */
+	if (!ro.dump_config && !cfg->kernel[0])
+		flags |= VM_CONFIG_NO_KERNEL;
+	if (vm_config_check(cfg, flags, err, sizeof(err))) {
+		log_err("%s", err);
+		free(cfg);
+		return EXIT_VMM;
+	}
+	if (ro.dump_config) {
+		ret = dump_config(cfg);
+#ifndef VMON_NO_API
+	} else if (ro.api_sock || ro.state_dir) {
+		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
+				      .name = ro.name, .ttl_secs = ro.ttl_secs };
+
+		ret = vm_exit_status(vmm_run(cfg, &o));
+#endif
+	} else {
+		ret = run_vm(cfg);
+	}
+	free(cfg);
+	return ret;
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	const char *path = "/dev/kvm";
-	struct kvm_cpuid2 *cpuid;
-	struct host_info hi;
-	int fd;
+	struct accel_info ai;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		puts("Usage: vmon info [--kvm-device PATH]\n\n"
@@ -311,22 +382,16 @@ static int cmd_info(int argc, char **argv)
 		path = argv[2];
 	else if (argc > 1)
 		return usage_error("vmon info", "unexpected argument '%s'", argv[1]);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("cannot open %s: %s", path, strerror(errno));
-		return EXIT_VMM;
-	}
-	cpuid = cpu_supported_cpuid(fd);
-	host_probe(fd, cpuid, &hi);
+	memset(&ai, 0, sizeof(ai));
+	if (accel_kvm_probe(path, &ai))
+		return EXIT_VMM; /* logged, with what to do about it */
+	ai.signature[sizeof(ai.signature) - 1] = '\0';
 	printf("kvm device:      %s\n", path);
-	printf("backend:         %s\n", host_kind_describe(hi.kind));
-	printf("api version:     %d\n", hi.api_version);
-	printf("max vCPUs:       %d\n", hi.max_vcpus);
-	printf("guest signature: %s\n", hi.cpuid_sig[0] ? hi.cpuid_sig : "(none)");
-	printf("linux guests:    %s\n",
-	       host_linux_caveat(hi.kind) ? host_linux_caveat(hi.kind) : "supported");
-	free(cpuid);
-	close(fd);
+	printf("backend:         %s\n", ai.backend ? ai.backend : "unknown");
+	printf("api version:     %d\n", ai.api_version);
+	printf("max vCPUs:       %d\n", ai.max_vcpus);
+	printf("guest signature: %s\n", ai.signature[0] ? ai.signature : "(none)");
+	printf("linux guests:    %s\n", ai.linux_caveat ? ai.linux_caveat : "supported");
 	return EXIT_CLEAN;
 }
 

@@ -15,7 +15,7 @@
 
 #include "bus.h"
 
-#define STATS_EXIT_REASONS 64 /* KVM_EXIT_* values are below this */
+#define STATS_EXIT_REASONS 64 /* exit reasons in KVM's numbering (accel.h) are below this */
 
 struct vcpu_stats {
 	uint64_t exits[STATS_EXIT_REASONS];
@@ -23,6 +23,7 @@ struct vcpu_stats {
 	uint64_t pio[BUS_MAX_RANGES];          /* per PIO bus range index */
 	uint64_t mmio[BUS_MAX_RANGES];         /* per MMIO bus range index */
 	uint64_t pio_unclaimed, mmio_unclaimed;
+	uint64_t pio_errors;                   /* a device handler returned -errno */
 	uint64_t eintr;                        /* KVM_RUN interrupted by a signal */
 };
 

@@ -1,277 +1,175 @@
 /*
- * vcpu.c: vCPU lifecycle and the KVM_RUN exit loop (see vcpu.h).
+ * vcpu.c: vCPU lifecycle and the exit loop (see vcpu.h).
  *
  * Every exit to user space is a world switch; the loop keeps the work per
- * exit to one bus lookup and one device call, and counts each exit.
+ * exit to one bus lookup and one device call, and counts each exit. The
+ * accelerator has already turned its own exit record into a struct
+ * vcpu_exit, so this loop is the same under KVM and a software vCPU.
  */
 #include "vcpu.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
-#include "vm.h"
 
-int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
+int vcpu_create(struct vcpu *v, struct accel *a, unsigned id, const struct vcpu_host *host)
 {
-	void *run;
-
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
 	v->id = id;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
-	if (v->fd < 0) {
-		int err = errno;
-
-		log_err("KVM_CREATE_VCPU %u: %s", id, strerror(err));
-		return -err;
-	}
-	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-	if (run == MAP_FAILED) {
-		int err = errno;
-
-		log_err("vCPU %u: mmap of kvm_run: %s", id, strerror(err));
-		close(v->fd);
-		v->fd = -1;
-		return -err;
-	}
-	v->run = run;
-	v->run_size = vm->run_size;
-	return 0;
+	v->host = host;
+	return a->ops->vcpu_create(a, id, &v->av); /* logs its own failure */
 }
 
 void vcpu_destroy(struct vcpu *v)
 {
-	if (v->run)
-		munmap(v->run, v->run_size);
-	if (v->fd >= 0)
-		close(v->fd);
-	v->run = NULL;
-	v->fd = -1;
+	if (v->av)
+		v->av->a->ops->vcpu_destroy(v->av);
+	v->av = NULL;
 }
 
 void vcpu_kick(struct vcpu *v)
 {
-	/* Pairs with KVM_RUN's check of immediate_exit on entry. */
-	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	if (v->thread_started)
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	if (v->av)
+		v->av->a->ops->vcpu_kick(v->av);
 }
 
-static void vcpu_handle_io(struct vcpu *v)
+static void vcpu_handle_pio(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct kvm_run *r = v->run;
-	uint8_t *data = (uint8_t *)r + r->io.data_offset;
-	int is_write = r->io.direction == KVM_EXIT_IO_OUT;
-	const struct bus *b = &v->vm->pio;
+	uint8_t *data = e->pio.data;
 
 	/* String I/O (rep ins/outs) arrives as count consecutive items. */
-	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
-		int idx = bus_access(b, r->io.port, data, r->io.size, is_write);
+	for (uint32_t i = 0; i < e->pio.count; i++, data += e->pio.size) {
+		int idx = bus_access(v->host->pio, e->pio.port, data, e->pio.size, e->pio.is_write);
 
 		if (idx >= 0) {
 			v->stats.pio[idx]++;
 			continue;
 		}
 		v->stats.pio_unclaimed++;
-		if (!is_write)
-			memset(data, 0xff, r->io.size); /* nothing answers: bus floats high */
-		if (idx != -ENOENT)
-			log_warn("vCPU %u: port 0x%x: device error %d", v->id, r->io.port, idx);
+		if (!e->pio.is_write)
+			memset(data, 0xff, e->pio.size); /* nothing answers: bus floats high */
+		if (idx != -ENOENT && v->stats.pio_errors++ == 0)
+			log_warn("vCPU %u: port 0x%x: device error %d (further ones are only counted)",
+				 v->id, e->pio.port, idx);
 	}
 }
 
-static void vcpu_handle_mmio(struct vcpu *v)
+static void vcpu_handle_mmio(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct kvm_run *r = v->run;
 	int idx;
 
-	if (r->mmio.len > sizeof(r->mmio.data)) {
+	if (e->mmio.len == 0 || e->mmio.len > 8) {
 		v->stats.mmio_unclaimed++;
 		return;
 	}
-	idx = bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
-			 r->mmio.is_write);
+	idx = bus_access(v->host->mmio, e->mmio.addr, e->mmio.data, e->mmio.len, e->mmio.is_write);
 	if (idx >= 0) {
 		v->stats.mmio[idx]++;
 		return;
 	}
 	/* A wild access is guest misbehaviour: answer all-ones, count it, go on. */
 	v->stats.mmio_unclaimed++;
-	if (!r->mmio.is_write)
-		memset(r->mmio.data, 0xff, r->mmio.len);
+	if (!e->mmio.is_write)
+		memset(e->mmio.data, 0xff, e->mmio.len);
 	if (v->stats.mmio_unclaimed == 1)
-		log_warn("vCPU %u: %s of unclaimed MMIO at 0x%llx (further ones are only counted)",
-			 v->id, r->mmio.is_write ? "write" : "read",
-			 (unsigned long long)r->mmio.phys_addr);
+		log_warn("vCPU %u: %s of unclaimed MMIO at 0x%" PRIx64 " (further ones are only counted)",
+			 v->id, e->mmio.is_write ? "write" : "read", e->mmio.addr);
 }
 
 /*
  * Crash diagnostics: the last VCPU_TRACE_LEN exits of this vCPU, printed
  * when the guest crashes. On AMD SVM a triple fault reaches us after KVM has
  * already reset the vCPU (rip=0xfff0), so what the guest did last is the
- * only evidence left. Thread-local: each vCPU thread writes its own ring, and
- * the crash is reported on the thread that saw it. Costs one clock read and a
+ * only evidence left. Per vCPU: each thread writes its own ring, and the
+ * crash is reported on the thread that saw it. Costs one clock read and a
  * few stores per exit, next to an exit's tens of microseconds.
  */
-#define VCPU_TRACE_LEN 32
-
-struct vcpu_trace {
-	uint64_t ns;     /* CLOCK_MONOTONIC at the exit */
-	uint64_t addr;   /* port or MMIO address */
-	uint64_t data;   /* first bytes of the access, little-endian */
-	uint32_t reason; /* KVM_EXIT_* */
-	uint8_t len, write, count_gt1;
-};
-
-static _Thread_local struct vcpu_trace vcpu_ring[VCPU_TRACE_LEN];
-static _Thread_local uint64_t vcpu_ring_n; /* exits recorded so far */
-
-static void vcpu_trace_exit(const struct kvm_run *r)
+static void vcpu_trace_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct vcpu_trace *t = &vcpu_ring[vcpu_ring_n++ % VCPU_TRACE_LEN];
+	struct vcpu_trace *t = &v->ring[v->ring_n++ % VCPU_TRACE_LEN];
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	memset(t, 0, sizeof(*t));
 	t->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	t->reason = r->exit_reason;
-	if (r->exit_reason == KVM_EXIT_IO) {
-		t->addr = r->io.port;
-		t->len = r->io.size;
-		t->write = r->io.direction == KVM_EXIT_IO_OUT;
-		t->count_gt1 = r->io.count > 1;
+	t->kind = (uint8_t)e->kind;
+	t->raw = e->raw;
+	if (e->kind == VCPU_EXIT_PIO) {
+		t->addr = e->pio.port;
+		t->len = e->pio.size;
+		t->write = e->pio.is_write;
+		t->count_gt1 = e->pio.count > 1;
 		if (t->write)
-			memcpy(&t->data, (const uint8_t *)r + r->io.data_offset,
-			       r->io.size < 8 ? r->io.size : 8);
-	} else if (r->exit_reason == KVM_EXIT_MMIO) {
-		t->addr = r->mmio.phys_addr;
-		t->len = (uint8_t)r->mmio.len;
-		t->write = r->mmio.is_write;
+			memcpy(&t->data, e->pio.data, e->pio.size < 8 ? e->pio.size : 8);
+	} else if (e->kind == VCPU_EXIT_MMIO) {
+		t->addr = e->mmio.addr;
+		t->len = (uint8_t)e->mmio.len;
+		t->write = e->mmio.is_write;
 		if (t->write)
-			memcpy(&t->data, r->mmio.data, r->mmio.len < 8 ? r->mmio.len : 8);
+			memcpy(&t->data, e->mmio.data, e->mmio.len < 8 ? e->mmio.len : 8);
 	}
 }
 
 /* Print the ring, oldest first, times relative to the crash exit. */
 static void vcpu_trace_dump(struct vcpu *v)
 {
-	uint64_t n = vcpu_ring_n, first = n > VCPU_TRACE_LEN ? n - VCPU_TRACE_LEN : 0;
-	uint64_t last_ns = n ? vcpu_ring[(n - 1) % VCPU_TRACE_LEN].ns : 0;
+	uint64_t n = v->ring_n, first = n > VCPU_TRACE_LEN ? n - VCPU_TRACE_LEN : 0;
+	uint64_t last_ns = n ? v->ring[(n - 1) % VCPU_TRACE_LEN].ns : 0;
 
 	log_err("vCPU %u: last %" PRIu64 " of %" PRIu64 " exits (t = us before the last one):",
 		v->id, n - first, n);
 	for (uint64_t i = first; i < n; i++) {
-		const struct vcpu_trace *t = &vcpu_ring[i % VCPU_TRACE_LEN];
+		const struct vcpu_trace *t = &v->ring[i % VCPU_TRACE_LEN];
 		uint64_t us = (last_ns - t->ns) / 1000;
 
-		if (t->reason == KVM_EXIT_IO || t->reason == KVM_EXIT_MMIO)
+		if (t->kind == VCPU_EXIT_PIO || t->kind == VCPU_EXIT_MMIO)
 			log_err("  t-%8" PRIu64 " %-4s %-5s 0x%08" PRIx64 " len %u%s data 0x%" PRIx64,
-				us, t->reason == KVM_EXIT_IO ? "io" : "mmio",
+				us, t->kind == VCPU_EXIT_PIO ? "io" : "mmio",
 				t->write ? "write" : "read", t->addr, t->len,
 				t->count_gt1 ? " rep" : "", t->data);
 		else
-			log_err("  t-%8" PRIu64 " %s (%u)", us, stats_exit_name(t->reason), t->reason);
-	}
-}
-
-/* Describe where the vCPU is, for crash messages. */
-static uint64_t vcpu_rip(struct vcpu *v)
-{
-	struct kvm_regs regs;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
-		return 0;
-	return regs.rip;
-}
-
-static void vcpu_internal_error(struct vcpu *v)
-{
-	struct kvm_run *r = v->run;
-	const char *why;
-
-	switch (r->internal.suberror) {
-	case KVM_INTERNAL_ERROR_EMULATION:
-		why = "KVM could not emulate a guest instruction";
-		break;
-	case KVM_INTERNAL_ERROR_SIMUL_EX:
-		why = "exception while delivering an exception";
-		break;
-	case KVM_INTERNAL_ERROR_DELIVERY_EV:
-		why = "exception during event delivery";
-		break;
-	default:
-		why = "KVM internal error";
-		break;
-	}
-	vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH, "guest crashed: %s (suberror %u) on vCPU %u at rip=0x%" PRIx64 "%s",
-			why, r->internal.suberror, v->id, vcpu_rip(v),
-			v->vm->host.kind == HOST_KVM_PVM ? " [host KVM is PVM, see `vmon info`]" : "");
-}
-
-static void vcpu_system_event(struct vcpu *v)
-{
-	switch (v->run->system_event.type) {
-	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_request_stop(v->vm, VM_EXIT_GUEST_RESET, "guest powered off");
-		break;
-	case KVM_SYSTEM_EVENT_RESET:
-		vm_request_stop(v->vm, VM_EXIT_GUEST_RESET, "guest reset");
-		break;
-	default:
-		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH, "guest crashed (system event %u) on vCPU %u",
-				v->run->system_event.type, v->id);
-		break;
+			log_err("  t-%8" PRIu64 " %s (%u)", us, stats_exit_name(t->raw), t->raw);
 	}
 }
 
 /* Handle one exit; returns 0 to keep running. */
-static int vcpu_handle_exit(struct vcpu *v)
+static int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct kvm_run *r = v->run;
+	char msg[VCPU_EXIT_MSG_MAX + 64];
 
-	stats_count_exit(&v->stats, r->exit_reason);
-	vcpu_trace_exit(r);
-	switch (r->exit_reason) {
-	case KVM_EXIT_IO:
-		vcpu_handle_io(v);
+	stats_count_exit(&v->stats, e->raw);
+	vcpu_trace_exit(v, e);
+	switch (e->kind) {
+	case VCPU_EXIT_PIO:
+		vcpu_handle_pio(v, e);
 		return 0;
-	case KVM_EXIT_MMIO:
-		vcpu_handle_mmio(v);
+	case VCPU_EXIT_MMIO:
+		vcpu_handle_mmio(v, e);
 		return 0;
-	case KVM_EXIT_INTR:
+	case VCPU_EXIT_NONE:
+	case VCPU_EXIT_HALT: /* only without an in-kernel LAPIC: treat as a wait */
 		return 0;
-	case KVM_EXIT_HLT:
-		/* Only without an in-kernel LAPIC; vmon always has one. Treat as a wait. */
-		return 0;
-	case KVM_EXIT_SHUTDOWN:
+	case VCPU_EXIT_RESET:
+		v->host->stop(v->host->ctx, VM_EXIT_GUEST_RESET, e->msg);
+		return -1;
+	case VCPU_EXIT_CRASH:
 		vcpu_trace_dump(v);
-		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH,
-				"guest crashed: triple fault (shutdown) on vCPU %u at rip=0x%" PRIx64,
-				v->id, vcpu_rip(v));
+		v->host->stop(v->host->ctx, VM_EXIT_GUEST_CRASH, e->msg);
 		return -1;
-	case KVM_EXIT_SYSTEM_EVENT:
-		vcpu_system_event(v);
+	case VCPU_EXIT_DEBUG:
+		/* No debugger is attached yet (TODO(#18): gdbstub); a stray trap is the guest's. */
+		snprintf(msg, sizeof(msg), "guest crashed: debug trap on vCPU %u at 0x%" PRIx64
+			 " with no debugger attached", v->id, e->debug.pc);
+		v->host->stop(v->host->ctx, VM_EXIT_GUEST_CRASH, msg);
 		return -1;
-	case KVM_EXIT_INTERNAL_ERROR:
-		vcpu_trace_dump(v);
-		vcpu_internal_error(v);
-		return -1;
-	case KVM_EXIT_FAIL_ENTRY:
-		vm_request_stop(v->vm, VM_EXIT_GUEST_CRASH,
-				"guest crashed: VM entry failed on vCPU %u (hardware reason 0x%llx)", v->id,
-				(unsigned long long)r->fail_entry.hardware_entry_failure_reason);
-		return -1;
+	case VCPU_EXIT_ERROR:
 	default:
-		vm_request_stop(v->vm, VM_EXIT_VMM_ERROR, "vCPU %u: unexpected KVM exit %u (%s)",
-				v->id, r->exit_reason, stats_exit_name(r->exit_reason));
+		snprintf(msg, sizeof(msg), "%s (%s)", e->msg, stats_exit_name(e->raw));
+		v->host->stop(v->host->ctx, VM_EXIT_VMM_ERROR, msg);
 		return -1;
 	}
 }
@@ -279,31 +177,29 @@ static int vcpu_handle_exit(struct vcpu *v)
 void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	struct vm *vm = v->vm;
+	const struct vcpu_host *h = v->host;
+	struct accel_vcpu *av = v->av;
+	struct vcpu_exit e;
 
 	/*
 	 * Stop as soon as the VM's fate is known, not only when kicked: the vCPU
 	 * that reported a reset would otherwise keep running the guest's reboot
 	 * loop (thousands of exits) until the main thread's kick lands.
 	 */
-	while (!vm_stopped(vm)) {
-		vm_pause_point(vm);
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				/*
-				 * A kick (stop or pause) landed. Clear it before the loop
-				 * re-reads the flags: a kick stores immediate_exit after
-				 * setting its flag, so none is missed.
-				 */
-				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-				v->stats.eintr++;
-				continue;
-			}
-			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "vCPU %u: KVM_RUN: %s", v->id,
-					strerror(errno));
+	while (!h->stopped(h->ctx)) {
+		int ret;
+
+		h->pause_point(h->ctx);
+		ret = av->a->ops->vcpu_run(av, &e);
+		if (ret == -EINTR) {
+			v->stats.eintr++; /* a kick (stop or pause) landed */
+			continue;
+		}
+		if (ret) {
+			h->stop(h->ctx, VM_EXIT_VMM_ERROR, e.msg);
 			break;
 		}
-		if (vcpu_handle_exit(v))
+		if (vcpu_handle_exit(v, &e))
 			break;
 	}
 	return NULL;

@@ -1,46 +1,64 @@
 /*
- * vcpu.h: one virtual CPU: its KVM fd, its shared kvm_run page, its thread
- * and its exit counters.
+ * vcpu.h: one virtual CPU: its accelerator handle, its thread and its exit
+ * counters.
  *
- * Owns: the KVM_RUN loop and exit dispatch (PIO/MMIO to the VM's buses,
- * shutdown and errors to vm_request_stop). Does not own CPU register
- * policy (arch/x86/cpu.c) nor devices.
- * Threads: vcpu_thread runs on the vCPU's own thread; vcpu_kick may be
- * called from any thread.
+ * Owns: the run loop and exit dispatch (port I/O and MMIO to the buses,
+ * reset/crash/error to the host's stop). Does not own register policy
+ * (arch/), the accelerator (accel/), devices, or the VM: a vCPU reaches its
+ * VM only through struct vcpu_host, so vcpu.c never includes vm.h.
+ * Threads: vcpu_thread runs on the vCPU's own thread; vcpu_kick from any.
  */
 #ifndef VMON_VCPU_H
 #define VMON_VCPU_H
 
-#include <linux/kvm.h>
 #include <pthread.h>
-#include <stddef.h>
+#include <stdint.h>
 
+#include "accel/accel.h"
+#include "bus.h"
+#include "machine.h"
 #include "stats.h"
 
-struct vm;
+/* What a vCPU thread needs of its VM, as callbacks (vm.c fills it). */
+struct vcpu_host {
+	const struct bus *pio, *mmio;
+	void *ctx;
+	int (*stopped)(void *ctx);      /* 1: leave the loop */
+	void (*pause_point)(void *ctx); /* parks the thread while a pause is asked */
+	void (*stop)(void *ctx, enum vm_exit why, const char *msg);
+};
+
+/* One exit in the crash trace (vcpu.c). */
+struct vcpu_trace {
+	uint64_t ns;    /* CLOCK_MONOTONIC at the exit */
+	uint64_t addr;  /* port or MMIO address */
+	uint64_t data;  /* first bytes of a write, little-endian */
+	uint16_t raw;   /* the exit's KVM_EXIT_* number */
+	uint8_t kind;   /* enum vcpu_exit_kind */
+	uint8_t len, write, count_gt1;
+};
+
+#define VCPU_TRACE_LEN 32
 
 struct vcpu {
-	struct vm *vm;
+	struct accel_vcpu *av;
+	const struct vcpu_host *host;
 	unsigned id;
-	int fd;
-	struct kvm_run *run;
-	size_t run_size;
 	pthread_t thread;
 	int thread_started;
 	struct vcpu_stats stats; /* written only by this vCPU's thread */
+	struct vcpu_trace ring[VCPU_TRACE_LEN]; /* last exits, for crash reports (own thread) */
+	uint64_t ring_n;
 };
 
-/* Create vCPU id in vm (fd + kvm_run mapping). 0 or -errno. */
-int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id);
+/* Create vCPU id on accelerator a. 0 or -errno (logged). */
+int vcpu_create(struct vcpu *v, struct accel *a, unsigned id, const struct vcpu_host *host);
 void vcpu_destroy(struct vcpu *v);
 
-/* Thread body: KVM_RUN until the VM stops. arg is the struct vcpu. */
+/* Thread body: run until the VM stops. arg is the struct vcpu. */
 void *vcpu_thread(void *arg);
 
-/* Make a running KVM_RUN return promptly (immediate_exit + signal). */
+/* Make a running vCPU return to the loop promptly. Any thread. */
 void vcpu_kick(struct vcpu *v);
-
-/* The signal used for kicks; vm.c installs a no-op handler for it. */
-#define VCPU_KICK_SIGNAL SIGUSR1
 
 #endif

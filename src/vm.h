@@ -1,113 +1,81 @@
 /*
- * vm.h: one virtual machine: its configuration, KVM handles, guest memory,
- * buses, devices and vCPUs. Everything a VM needs hangs off struct vm, so
- * two VMs can live in one process.
+ * vm.h: one virtual machine: its frozen configuration, accelerator, guest
+ * memory, buses, device list, I/O thread and vCPUs. Everything a VM needs
+ * hangs off struct vm, so two VMs can live in one process.
  *
- * Owns: VM creation (KVM VM, memory slots, in-kernel irqchip and PIT,
- * devices, kernel loading, MP table), the run/stop protocol and teardown.
+ * Owns: putting a VM together from its parts (accelerator, arch, devices,
+ * vCPUs) in the right order and taking it apart again, the run/stop/pause
+ * protocol, the VMM thread's loop (console input, stop signals, TTL and the
+ * API's posted actions) and the exit report. Does not own any KVM ioctl
+ * (accel/), any PC detail (arch/x86/), any device (dev.h list).
  *
- * Threads: the caller of vm_run (the main thread) runs the console loop
- * and joins vCPU threads; vCPU threads run vcpu_thread. Shared state:
- *   - exit_reason/stopping: atomics; the first vm_request_stop wins.
- *   - devices: each has its own mutex.
- * Lock order: a device mutex is a leaf; nothing is taken while holding one,
- * and device callbacks that stop the VM (i8042 reset) run after unlocking.
+ * Threads:
+ *   - the VMM thread (the caller of vm_run) runs the main loop: console
+ *     input, stop requests, the TTL, and host->on_action for the API's
+ *     posted actions (which may pause, resume, send keys, read stats);
+ *   - vCPU threads run vcpu_thread (vcpu.c) and call back only through
+ *     struct vcpu_host;
+ *   - the I/O thread (ioloop.c) runs virtio queue work.
+ * Shared state: exit_reason and stopping are atomics (the first
+ * vm_request_stop wins); pause state is under pause_lock.
+ * Lock order: pause_lock, then a device's lock; a device's lock is a leaf
+ * (nothing is taken under it), and a device that stops the VM (the i8042
+ * reset pulse) calls machine stop after unlocking.
  */
 #ifndef VMON_VM_H
 #define VMON_VM_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
-#include "arch/x86/boot.h"
-#include "arch/x86/host.h"
+#include "accel/accel.h"
+#include "arch/arch.h"
 #include "bus.h"
 #include "conmux.h"
-#include "devices/i8042.h"
-#include "devices/rtc.h"
-#include "devices/uart16550.h"
+#include "dev.h"
 #include "gmem.h"
 #include "ioloop.h"
+#include "machine.h"
 #include "vcpu.h"
-#include "virtio/blk.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
+#include "vmconfig.h"
 
-#define VM_MIN_MEM   (2ULL << 20)    /* room for boot structures and a tiny guest */
-#define VM_MAX_CPUS  254             /* MP table: 8-bit APIC IDs, IOAPIC takes one */
-#define VM_MAX_DISKS 6               /* with the rng, fits the free ISA IRQs (vm.c) */
-#define VM_MAX_NETS  2
-/* Disks and NICs share the free ISA IRQs left after the rng (vm_virtio_gsis in vm.c). */
-#define VM_MAX_VIRTIO_EXTRA 6
-#define VM_VIRTIO_MMIO_BASE 0xd0000000ULL /* in the PCI hole, below the IOAPIC */
-#define VM_CMDLINE_MAX 4096
-
-struct vm_config {
-	const char *kernel_path;
-	const char *initrd_path;  /* NULL: none */
-	const char *cmdline;      /* never NULL after vm_config_defaults */
-	uint64_t mem_bytes;
-	unsigned ncpus;
-	int stats;                /* print exit statistics at exit */
-	int elf64_entry;          /* ignore a PVH note, use the ELF 64-bit entry */
-	const char *kvm_path;     /* "/dev/kvm" unless overridden */
-	int console_in_fd;        /* stdin, or -1 for no input */
-	int console_out_fd;       /* stdout */
-	struct vblk_opts disks[VM_MAX_DISKS];
-	unsigned nr_disks;
-	struct vnet_opts nets[VM_MAX_NETS];
-	unsigned nr_nets;
-	struct conmux *mux;       /* detached console (serial log + socket), or NULL:
-				     then console_in_fd/console_out_fd serve */
-	uint64_t deadline_ns;     /* vm_now_ns() time to stop the VM (its TTL), 0: none */
-};
-
-/* Why the VM stopped; maps to vmon's exit status in main.c. */
-enum vm_exit {
-	VM_EXIT_NONE = 0,
-	VM_EXIT_GUEST_RESET,   /* guest reset/reboot: a clean end (reboot=k) */
-	VM_EXIT_GUEST_CRASH,   /* triple fault, KVM internal/emulation error */
-	VM_EXIT_HOST_STOP,     /* Ctrl-A x, SIGINT/SIGTERM */
-	VM_EXIT_VMM_ERROR,     /* vmon itself failed while running */
+/*
+ * What a running VM is given by its host process, beside its config:
+ * live resources, never saved or migrated.
+ */
+struct vm_host {
+	int console_in_fd;   /* the console's input (stdin), or -1 for none */
+	int console_out_fd;  /* guest serial output (stdout) */
+	struct conmux *mux;  /* detached console (serial log + socket), or NULL */
+	uint64_t deadline_ns; /* vm_now_ns() time to stop the VM (its TTL), 0: none */
+	/* The API's action queue: when action_fd is readable, the VMM thread calls on_action. */
+	int action_fd;       /* -1: none */
+	void (*on_action)(void *ctx);
+	void *action_ctx;
 };
 
 struct vm {
-	struct vm_config cfg;
-	int kvm_fd, vm_fd;
-	size_t run_size;
-	struct host_info host;
-	struct kvm_cpuid2 *cpuid;
+	struct vm_config cfg;  /* frozen at vm_create */
+	struct vm_host host;
+	struct accel *accel;
+	const struct arch_ops *arch;
+	void *arch_priv;
 	struct gmem mem;
 	struct bus pio, mmio;
-	struct boot_info boot;
-
-	struct uart serial0;
-	struct i8042 kbd;
-	struct rtc rtc;
-	int devices_inited;
-
-	struct ioloop io;               /* the I/O thread: virtio queue work */
+	struct devlist devs;
+	struct ioloop io;
 	int io_inited;
-	struct vrng rng;
-	struct virtio_mmio rng_mmio;
-	struct vblk disk[VM_MAX_DISKS];
-	struct virtio_mmio disk_mmio[VM_MAX_DISKS];
-	unsigned nr_disks_open;
-	struct vnet net[VM_MAX_NETS];
-	struct virtio_mmio net_mmio[VM_MAX_NETS];
-	unsigned nr_nets_open;
-	unsigned nr_virtio;             /* transports set up, in creation order */
-	struct virtio_mmio *virtio[1 + VM_MAX_DISKS + VM_MAX_NETS];
-	char cmdline[VM_CMDLINE_MAX];   /* user's command line + virtio_mmio.device= */
+	struct machine machine; /* what devices and arch code see of this VM */
 
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
+	struct vcpu_host vcpu_host; /* what the vCPU threads see of this VM */
 
-	/* Pause: vCPUs park in vm_pause_point until resumed or stopped. */
+	/* Pause: vCPUs park in the pause point until resumed or stopped. */
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	atomic_int pause_req;
@@ -115,26 +83,24 @@ struct vm {
 	int pause_inited;
 
 	atomic_int exit_reason;   /* enum vm_exit, first writer wins */
-	atomic_int stopping;      /* vCPUs must leave KVM_RUN */
+	atomic_int stopping;      /* vCPUs must leave the accelerator */
 	char exit_msg[256];       /* written by the winner of exit_reason */
 	int stop_efd;             /* eventfd: wakes the main loop to stop */
 	int rx_space_efd;         /* eventfd: the UART has room for input again */
 	uint64_t start_ns, end_ns;
 };
 
-/* Fill defaults (kvm_path, cmdline, fds). */
-void vm_config_defaults(struct vm_config *c);
+/* Console on stdin/stdout, no mux, no deadline, no actions. */
+void vm_host_defaults(struct vm_host *h);
 
 /*
- * Check a configuration before anything is created; logs one line naming
- * the problem. Returns 0 or -EINVAL.
+ * Build the VM (nothing runs yet): validate cfg, create the accelerator,
+ * guest RAM, the platform and virtio devices, load the kernel, set up the
+ * vCPUs. 0 or -errno, logged once with its reason. vm_destroy after either.
  */
-int vm_config_validate(const struct vm_config *c);
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *host);
 
-/* Build the VM (nothing runs yet). 0 or -errno, logged. vm_destroy after either. */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
-
-/* Run until the guest or the host stops it; returns why. */
+/* Run until the guest or the host stops it; returns why. The calling thread is the VMM thread. */
 enum vm_exit vm_run(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
@@ -155,22 +121,25 @@ __attribute__((format(printf, 3, 4)))
 void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
 
 /*
- * Pause: every vCPU leaves KVM_RUN and waits; returns once all have
- * (0), or -ESRCH when the VM is stopping. Device work on the I/O thread
- * goes on (a request in flight completes). Idempotent. Any thread.
+ * Pause: every vCPU leaves the accelerator and waits; returns once all
+ * have (0), or -ESRCH when the VM is stopping. Device work on the I/O
+ * thread goes on (a request in flight completes). Idempotent.
  */
 int vm_pause(struct vm *vm);
-/* Let paused vCPUs run again. Idempotent. Any thread. */
+/* Let paused vCPUs run again. Idempotent. */
 void vm_resume(struct vm *vm);
-/* 1 once the VM is stopping or its fate is known: vCPUs must not re-enter KVM_RUN. */
+/* 1 once the VM is stopping or its fate is known: vCPUs must not run again. */
 int vm_stopped(struct vm *vm);
-/* Called by each vCPU thread before KVM_RUN: parks it while a pause is asked. */
-void vm_pause_point(struct vm *vm);
-/* Press Ctrl-Alt-Del on the guest's keyboard. 0 or -ENOSPC (keyboard queue full). */
+/* Press Ctrl-Alt-Del on the guest: 0, -ENOSPC (its input queue is full), -ENOTSUP. */
 int vm_send_ctrl_alt_del(struct vm *vm);
 
-/* Print --stats: exits per vCPU and device, virtio counters. After vm_run. */
+/* Print --stats: exits per vCPU and per bus range, every device's counters. */
 void vm_print_stats(struct vm *vm, FILE *f);
+
+/* Save every device's state (vCPUs must be paused). 0 or -errno, logged. */
+int vm_save_devices(struct vm *vm, struct snap_out *out);
+/* Load it back (vCPUs paused). Hostile input: -EINVAL, logged. */
+int vm_load_devices(struct vm *vm, struct snap_in *in);
 
 /* A ppoll timeout until deadline_ns (vm_now_ns time); NULL when deadline_ns is 0. */
 const struct timespec *vm_timeout_until(uint64_t deadline_ns, struct timespec *ts);

@@ -12,8 +12,10 @@
  *    api_handle() from its own thread.
  *
  * The backend (struct api_ops) is implemented by the VM process
- * (src/api/vmm.c) and by mocks in the tests. Ops may be called from the
- * server's thread at any time: the backend does its own locking.
+ * (src/api/vmm.c) and by mocks in the tests. Ops are called from the
+ * server's thread at any time. The VM process's ops only post a struct
+ * vm_action (action.h) to the VMM thread and wait for its reply, so they
+ * may block while the VMM thread is busy (creating the VM, pausing it).
  *
  * Endpoints (Firecracker names and JSON fields):
  *   GET   /                       {"id","state","vmm_version","app_name"}

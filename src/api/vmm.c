@@ -1,46 +1,67 @@
 /*
  * vmm.c: the VM process under management (see vmm.h).
+ *
+ * Owns: the API backend (struct api_ops) as thin posters of struct
+ * vm_action (action.h), the VMM thread's runner of those actions (the
+ * configuration built up through the API, InstanceStart, pause, resume,
+ * Ctrl-Alt-Del, the config and stats reads), the wait for the start
+ * (actions, stop signals, TTL), DIR/state.json and the TTL's removal of
+ * the state directory.
+ * Does not own the VM's run loop (vm.c calls back through vm_host.on_action)
+ * nor request parsing (api.c).
+ *
+ * Threads: the API server's thread runs the op_* functions, which only
+ * fill an action, post it and wait; everything else, struct vmm included,
+ * belongs to the VMM thread (the caller of vmm_run), so it needs no lock.
+ * The one exception is shown_state, an atomic copy of the state that GET /
+ * reports once the action queue is closed (the VM is stopping).
  */
 #include "api/vmm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api/action.h"
 #include "api/api.h"
-#include "api/state.h"
+#include "cli/state.h"
 #include "log.h"
 #include "stats.h"
+#include "vm.h"
+#include "vmconfig_json.h"
 
-#define VMM_CMDLINE_MAX 4096
+/* boot_args leave room for the " root=/dev/vdX rw" a root drive appends. */
+#define VMM_ARGS_MAX (VM_CMDLINE_MAX - 64)
+
+_Static_assert(API_PATH_MAX <= VM_PATH_MAX, "API paths fit vm_config's");
+_Static_assert(API_IFNAME_MAX <= sizeof(((struct vnet_opts *)0)->tap), "TAP names fit");
 
 struct vmm {
-	pthread_mutex_t lock;
 	const struct vmm_opts *o;
 	enum api_state state;
-	int start_efd;            /* the API asked for InstanceStart and it succeeded */
+	atomic_int shown_state;   /* state, for GET / after the queue closed (any thread) */
 	uint64_t deadline_ns;     /* vm_now_ns() at which the TTL ends, 0: none */
 	time_t started, created;  /* wall clock: VM start, process start */
 
-	/* The configuration; strings live here, cfg points into them. */
+	/* The configuration; cmdline is the boot args (root= is added at the start). */
 	struct vm_config cfg;
-	char kernel[API_PATH_MAX], initrd[API_PATH_MAX];
-	char args[VMM_CMDLINE_MAX], cmdline[VMM_CMDLINE_MAX];
-	char disk_path[VM_MAX_DISKS][API_PATH_MAX], disk_id[VM_MAX_DISKS][API_ID_MAX];
+	struct vm_config scratch; /* a candidate change, then the config booted */
+	char disk_id[VM_MAX_DISKS][API_ID_MAX];
 	int root_disk;            /* index of the is_root_device drive, or -1 */
-	char tap[VM_MAX_NETS][API_IFNAME_MAX], net_id[VM_MAX_NETS][API_ID_MAX];
+	char net_id[VM_MAX_NETS][API_ID_MAX];
 
+	struct action_queue q;
+	int q_inited;
+	struct vm_host host;
 	struct vm *vm;            /* after a successful start */
 	struct conmux mux;
 	int mux_open;
@@ -54,7 +75,7 @@ static const char *const vmm_state_names[] = {
 
 /* ---- state.json ---------------------------------------------------------- */
 
-/* Write DIR/state.json atomically (state.c). Lock held (or single-threaded). */
+/* Write DIR/state.json atomically (state.c). */
 static void vmm_write_state(struct vmm *v, const char *state, int exit_status, const char *reason)
 {
 	char err[STATE_ERR_MAX];
@@ -81,10 +102,112 @@ static void vmm_write_state(struct vmm *v, const char *state, int exit_status, c
 static void vmm_set_state(struct vmm *v, enum api_state s)
 {
 	v->state = s;
+	atomic_store(&v->shown_state, (int)s);
 	vmm_write_state(v, vmm_state_names[s], 0, NULL);
 }
 
-/* ---- API ops: configuration before the start ----------------------------- */
+/* ---- the API thread: ops post actions ------------------------------------ */
+
+/* Post a and wait; on error its message goes to err (API_ERR_MAX bytes). */
+static int vmm_post(void *ctx, struct vm_action *a, char *err)
+{
+	struct vmm *v = ctx;
+	int ret = action_post(&v->q, a);
+
+	if (ret && err)
+		snprintf(err, API_ERR_MAX, "%s", a->err);
+	return ret;
+}
+
+static enum api_state op_state(void *ctx)
+{
+	struct vmm *v = ctx;
+	struct vm_action a = { .kind = VM_ACTION_GET_STATE };
+
+	if (action_post(&v->q, &a))
+		return (enum api_state)atomic_load(&v->shown_state);
+	return a.state;
+}
+
+static int op_get_machine(void *ctx, struct api_machine *m)
+{
+	struct vm_action a = { .kind = VM_ACTION_GET_MACHINE, .arg.machine = m };
+
+	return vmm_post(ctx, &a, NULL);
+}
+
+static int op_set_boot(void *ctx, const struct api_boot *b, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_SET_BOOT, .arg.boot = b };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_set_machine(void *ctx, const struct api_machine *m, char *err)
+{
+	/* The payload is const for this kind; the union's member is not. */
+	struct api_machine copy = *m;
+	struct vm_action a = { .kind = VM_ACTION_SET_MACHINE, .arg.machine = &copy };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_set_drive(void *ctx, const struct api_drive *d, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_SET_DRIVE, .arg.drive = d };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_set_net(void *ctx, const struct api_net *n, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_SET_NET, .arg.net = n };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int vmm_post_simple(void *ctx, enum vm_action_kind kind, char *err)
+{
+	struct vm_action a = { .kind = kind };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_start(void *ctx, char *err) { return vmm_post_simple(ctx, VM_ACTION_START, err); }
+static int op_ctrl_alt_del(void *ctx, char *err) { return vmm_post_simple(ctx, VM_ACTION_CTRL_ALT_DEL, err); }
+static int op_pause(void *ctx, char *err) { return vmm_post_simple(ctx, VM_ACTION_PAUSE, err); }
+static int op_resume(void *ctx, char *err) { return vmm_post_simple(ctx, VM_ACTION_RESUME, err); }
+
+static int op_vm_config(void *ctx, json_object *obj, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_GET_CONFIG, .arg.obj = obj };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_stats(void *ctx, json_object *obj, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_GET_STATS, .arg.obj = obj };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static const struct api_ops vmm_api_ops = {
+	.state = op_state,
+	.get_machine = op_get_machine,
+	.set_boot = op_set_boot,
+	.set_machine = op_set_machine,
+	.set_drive = op_set_drive,
+	.set_net = op_set_net,
+	.start = op_start,
+	.ctrl_alt_del = op_ctrl_alt_del,
+	.pause = op_pause,
+	.resume = op_resume,
+	.vm_config = op_vm_config,
+	.stats = op_stats,
+};
+
+/* ---- the VMM thread: configuration before the start ---------------------- */
 
 static int vmm_configurable(struct vmm *v, char *err)
 {
@@ -110,81 +233,60 @@ static int vmm_check_file(const char *what, const char *path, char *err)
 	return 0;
 }
 
-static enum api_state op_state(void *ctx)
+/* v->scratch is v->cfg with a change: keep it if it passes vm_config_check. */
+static int vmm_commit(struct vmm *v, char *err)
 {
-	struct vmm *v = ctx;
-	enum api_state s;
+	int ret = vm_config_check(&v->scratch, VM_CONFIG_NO_KERNEL | VM_CONFIG_NO_HOST, err,
+				  API_ERR_MAX);
 
-	pthread_mutex_lock(&v->lock);
-	s = v->state;
-	pthread_mutex_unlock(&v->lock);
-	return s;
+	if (!ret)
+		v->cfg = v->scratch;
+	return ret;
 }
 
-static int op_get_machine(void *ctx, struct api_machine *m)
+static int vmm_set_boot(struct vmm *v, const struct api_boot *b, char *err)
 {
-	struct vmm *v = ctx;
-
-	pthread_mutex_lock(&v->lock);
-	m->vcpu_count = v->cfg.ncpus;
-	m->mem_size_mib = v->cfg.mem_bytes >> 20;
-	pthread_mutex_unlock(&v->lock);
-	return 0;
-}
-
-static int op_set_boot(void *ctx, const struct api_boot *b, char *err)
-{
-	struct vmm *v = ctx;
+	struct vm_config *c = &v->scratch;
 	int ret;
 
-	pthread_mutex_lock(&v->lock);
 	ret = vmm_configurable(v, err);
 	if (!ret)
 		ret = vmm_check_file("kernel_image_path", b->kernel, err);
 	if (!ret && b->initrd[0])
 		ret = vmm_check_file("initrd_path", b->initrd, err);
-	if (!ret && b->has_args && strlen(b->args) >= VMM_CMDLINE_MAX - 64) {
-		snprintf(err, API_ERR_MAX, "boot_args: longer than %d bytes", VMM_CMDLINE_MAX - 64);
+	if (!ret && b->has_args && strlen(b->args) >= VMM_ARGS_MAX) {
+		snprintf(err, API_ERR_MAX, "boot_args: longer than %d bytes", VMM_ARGS_MAX);
 		ret = -EINVAL;
 	}
-	if (!ret) {
-		snprintf(v->kernel, sizeof(v->kernel), "%s", b->kernel);
-		snprintf(v->initrd, sizeof(v->initrd), "%s", b->initrd);
-		if (b->has_args)
-			snprintf(v->args, sizeof(v->args), "%s", b->args);
-		v->cfg.kernel_path = v->kernel;
-		v->cfg.initrd_path = v->initrd[0] ? v->initrd : NULL;
+	if (ret)
+		return ret;
+	*c = v->cfg;
+	if (vm_config_set_str(c->kernel, sizeof(c->kernel), b->kernel) ||
+	    vm_config_set_str(c->initrd, sizeof(c->initrd), b->initrd) ||
+	    (b->has_args && vm_config_set_str(c->cmdline, sizeof(c->cmdline),
+					      b->args[0] ? b->args : VM_DEFAULT_CMDLINE))) {
+		snprintf(err, API_ERR_MAX, "boot-source: a path or boot_args is too long");
+		return -EINVAL;
 	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	return vmm_commit(v, err);
 }
 
-static int op_set_machine(void *ctx, const struct api_machine *m, char *err)
+static int vmm_set_machine(struct vmm *v, const struct api_machine *m, char *err)
 {
-	struct vmm *v = ctx;
-	struct vm_config c;
-	int ret;
+	int ret = vmm_configurable(v, err);
 
-	pthread_mutex_lock(&v->lock);
-	ret = vmm_configurable(v, err);
-	if (!ret) {
-		c = v->cfg;
-		c.ncpus = m->vcpu_count;
-		c.mem_bytes = m->mem_size_mib << 20;
-		if (c.ncpus < 1 || c.ncpus > VM_MAX_CPUS) {
-			snprintf(err, API_ERR_MAX, "vcpu_count %u: out of range 1-%d", c.ncpus, VM_MAX_CPUS);
-			ret = -EINVAL;
-		} else if (m->mem_size_mib < (VM_MIN_MEM >> 20) || m->mem_size_mib > (UINT64_MAX >> 21)) {
-			snprintf(err, API_ERR_MAX, "mem_size_mib %llu: too small or too large",
-				 (unsigned long long)m->mem_size_mib);
-			ret = -EINVAL;
-		} else {
-			v->cfg.ncpus = c.ncpus;
-			v->cfg.mem_bytes = c.mem_bytes;
-		}
+	if (ret)
+		return ret;
+	/* Representable in bytes; the limits proper are vm_config_check's. */
+	if (m->mem_size_mib > (UINT64_MAX >> 21)) {
+		snprintf(err, API_ERR_MAX, "mem_size_mib %llu: too small or too large",
+			 (unsigned long long)m->mem_size_mib);
+		return -EINVAL;
 	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	v->scratch = v->cfg;
+	v->scratch.ncpus = m->vcpu_count;
+	v->scratch.mem_bytes = m->mem_size_mib << 20;
+	return vmm_commit(v, err);
 }
 
 static int vmm_find_id(char (*ids)[API_ID_MAX], unsigned n, const char *id)
@@ -195,12 +297,11 @@ static int vmm_find_id(char (*ids)[API_ID_MAX], unsigned n, const char *id)
 	return -1;
 }
 
-static int op_set_drive(void *ctx, const struct api_drive *d, char *err)
+static int vmm_set_drive(struct vmm *v, const struct api_drive *d, char *err)
 {
-	struct vmm *v = ctx;
+	struct vm_config *c = &v->scratch;
 	int ret, i;
 
-	pthread_mutex_lock(&v->lock);
 	ret = vmm_configurable(v, err);
 	if (!ret)
 		ret = vmm_check_file("path_on_host", d->path, err);
@@ -208,75 +309,76 @@ static int op_set_drive(void *ctx, const struct api_drive *d, char *err)
 		snprintf(err, API_ERR_MAX, "drive %s is already the root device", v->disk_id[v->root_disk]);
 		ret = -EINVAL;
 	}
+	if (ret)
+		return ret;
 	i = vmm_find_id(v->disk_id, v->cfg.nr_disks, d->id);
-	if (!ret && i < 0 && (v->cfg.nr_disks == VM_MAX_DISKS ||
-			      v->cfg.nr_disks + v->cfg.nr_nets == VM_MAX_VIRTIO_EXTRA)) {
+	/* The array's bound; the limits on counts are vm_config_check's. */
+	if (i < 0 && v->cfg.nr_disks == VM_MAX_DISKS) {
 		snprintf(err, API_ERR_MAX, "too many devices: at most %d drives, %d with interfaces",
 			 VM_MAX_DISKS, VM_MAX_VIRTIO_EXTRA);
-		ret = -ENOSPC;
+		return -ENOSPC;
 	}
-	if (!ret) {
-		if (i < 0)
-			i = (int)v->cfg.nr_disks++;
-		snprintf(v->disk_id[i], API_ID_MAX, "%s", d->id);
-		snprintf(v->disk_path[i], API_PATH_MAX, "%s", d->path);
-		v->cfg.disks[i] = (struct vblk_opts){ .path = v->disk_path[i], .read_only = d->read_only };
-		if (d->is_root)
-			v->root_disk = i;
-		else if (v->root_disk == i)
-			v->root_disk = -1;
+	*c = v->cfg;
+	if (i < 0)
+		i = (int)c->nr_disks++;
+	memset(&c->disks[i], 0, sizeof(c->disks[i]));
+	c->disks[i].read_only = d->read_only;
+	/* cache_type Unsafe and Writeback both use the page cache; FLUSH is honoured either way. */
+	if (vm_config_set_str(c->disks[i].path, sizeof(c->disks[i].path), d->path)) {
+		snprintf(err, API_ERR_MAX, "path_on_host: too long");
+		return -EINVAL;
 	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	ret = vmm_commit(v, err);
+	if (ret)
+		return ret;
+	snprintf(v->disk_id[i], API_ID_MAX, "%s", d->id);
+	if (d->is_root)
+		v->root_disk = i;
+	else if (v->root_disk == i)
+		v->root_disk = -1;
+	return 0;
 }
 
-static int op_set_net(void *ctx, const struct api_net *n, char *err)
+static int vmm_set_net(struct vmm *v, const struct api_net *n, char *err)
 {
-	struct vmm *v = ctx;
+	struct vm_config *c = &v->scratch;
 	int ret, i;
 
-	pthread_mutex_lock(&v->lock);
 	ret = vmm_configurable(v, err);
+	if (ret)
+		return ret;
 	i = vmm_find_id(v->net_id, v->cfg.nr_nets, n->id);
-	if (!ret && i < 0 && (v->cfg.nr_nets == VM_MAX_NETS ||
-			      v->cfg.nr_disks + v->cfg.nr_nets == VM_MAX_VIRTIO_EXTRA)) {
+	if (i < 0 && v->cfg.nr_nets == VM_MAX_NETS) {
 		snprintf(err, API_ERR_MAX, "too many devices: at most %d interfaces, %d with drives",
 			 VM_MAX_NETS, VM_MAX_VIRTIO_EXTRA);
-		ret = -ENOSPC;
+		return -ENOSPC;
 	}
-	if (!ret) {
-		if (i < 0)
-			i = (int)v->cfg.nr_nets++;
+	*c = v->cfg;
+	if (i < 0)
+		i = (int)c->nr_nets++;
+	memset(&c->nets[i], 0, sizeof(c->nets[i]));
+	if (vm_config_set_str(c->nets[i].tap, sizeof(c->nets[i].tap), n->host_dev)) {
+		snprintf(err, API_ERR_MAX, "host_dev_name: too long");
+		return -EINVAL;
+	}
+	c->nets[i].has_mac = n->has_mac;
+	memcpy(c->nets[i].mac, n->mac, sizeof(c->nets[i].mac));
+	ret = vmm_commit(v, err);
+	if (!ret)
 		snprintf(v->net_id[i], API_ID_MAX, "%s", n->id);
-		snprintf(v->tap[i], API_IFNAME_MAX, "%s", n->host_dev);
-		v->cfg.nets[i] = (struct vnet_opts){ .tap = v->tap[i], .has_mac = n->has_mac };
-		memcpy(v->cfg.nets[i].mac, n->mac, sizeof(n->mac));
-	}
-	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
 
-/* ---- start, pause, resume, Ctrl-Alt-Del ---------------------------------- */
+/* ---- the VMM thread: start, pause, resume, Ctrl-Alt-Del ------------------ */
 
-/* The command line: the given one (or the default), plus root= for a root drive. */
-static void vmm_build_cmdline(struct vmm *v)
+/*
+ * Create the VM from the configuration, here on the VMM thread. 0, or
+ * -errno with the reason in err (vm_create logs it; the log's last error is
+ * this thread's, so it is the reason).
+ */
+static int vmm_start(struct vmm *v, char *err)
 {
-	struct vm_config defaults;
-
-	vm_config_defaults(&defaults);
-	snprintf(v->cmdline, sizeof(v->cmdline), "%s", v->args[0] ? v->args : defaults.cmdline);
-	if (v->root_disk >= 0) {
-		size_t len = strlen(v->cmdline);
-
-		snprintf(v->cmdline + len, sizeof(v->cmdline) - len, " root=/dev/vd%c %s",
-			 'a' + v->root_disk, v->cfg.disks[v->root_disk].read_only ? "ro" : "rw");
-	}
-	v->cfg.cmdline = v->cmdline;
-}
-
-/* Create the VM. Lock held. 0, or -errno with the reason in err. */
-static int vmm_start_locked(struct vmm *v, char *err)
-{
+	struct vm_config *c = &v->scratch;
 	struct vm *vm;
 	int ret;
 
@@ -284,18 +386,29 @@ static int vmm_start_locked(struct vmm *v, char *err)
 		snprintf(err, API_ERR_MAX, "the VM has already been started");
 		return -EBUSY;
 	}
-	if (!v->cfg.kernel_path) {
+	if (!v->cfg.kernel[0]) {
 		snprintf(err, API_ERR_MAX, "no boot source: PUT /boot-source first");
 		return -EINVAL;
 	}
-	vmm_build_cmdline(v);
+	*c = v->cfg;
+	if (v->root_disk >= 0) {
+		size_t len = strlen(c->cmdline);
+		int n = snprintf(c->cmdline + len, sizeof(c->cmdline) - len, " root=/dev/vd%c %s",
+				 'a' + v->root_disk, c->disks[v->root_disk].read_only ? "ro" : "rw");
+
+		if (n < 0 || (size_t)n >= sizeof(c->cmdline) - len) {
+			snprintf(err, API_ERR_MAX, "boot_args: no room left for root=/dev/vd%c",
+				 'a' + v->root_disk);
+			return -EINVAL;
+		}
+	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -ENOMEM;
 	}
 	log_clear_last_error();
-	ret = vm_create(vm, &v->cfg);
+	ret = vm_create(vm, c, &v->host);
 	if (ret) {
 		snprintf(err, API_ERR_MAX, "cannot start the VM: %s",
 			 log_last_error()[0] ? log_last_error() : strerror(-ret));
@@ -309,20 +422,6 @@ static int vmm_start_locked(struct vmm *v, char *err)
 	return 0;
 }
 
-static int op_start(void *ctx, char *err)
-{
-	struct vmm *v = ctx;
-	uint64_t one = 1;
-	int ret;
-
-	pthread_mutex_lock(&v->lock);
-	ret = vmm_start_locked(v, err);
-	pthread_mutex_unlock(&v->lock);
-	if (!ret && write(v->start_efd, &one, sizeof(one)) < 0)
-		log_err("cannot wake the main thread: %s", strerror(errno));
-	return ret;
-}
-
 static int vmm_running(struct vmm *v, char *err)
 {
 	if (v->state != API_STATE_NOT_STARTED && v->vm)
@@ -331,94 +430,101 @@ static int vmm_running(struct vmm *v, char *err)
 	return -EBUSY;
 }
 
-static int op_ctrl_alt_del(void *ctx, char *err)
+static int vmm_ctrl_alt_del(struct vmm *v, char *err)
 {
-	struct vmm *v = ctx;
-	int ret;
+	int ret = vmm_running(v, err);
 
-	pthread_mutex_lock(&v->lock);
-	ret = vmm_running(v, err);
-	if (!ret && vm_send_ctrl_alt_del(v->vm)) {
+	if (ret)
+		return ret;
+	ret = vm_send_ctrl_alt_del(v->vm);
+	if (ret == -ENOSPC) {
 		snprintf(err, API_ERR_MAX, "the guest's keyboard buffer is full");
-		ret = -EBUSY;
+		return -EBUSY;
 	}
-	pthread_mutex_unlock(&v->lock);
+	if (ret)
+		snprintf(err, API_ERR_MAX, "SendCtrlAltDel: %s", strerror(-ret));
 	return ret;
 }
 
-static int op_pause(void *ctx, char *err)
+static int vmm_pause(struct vmm *v, char *err)
 {
-	struct vmm *v = ctx;
-	int ret;
+	int ret = vmm_running(v, err);
 
-	pthread_mutex_lock(&v->lock);
-	ret = vmm_running(v, err);
-	if (!ret && v->state == API_STATE_RUNNING) {
-		ret = vm_pause(v->vm);
-		if (ret)
-			snprintf(err, API_ERR_MAX, "the VM is stopping");
-		else
-			vmm_set_state(v, API_STATE_PAUSED);
+	if (ret || v->state != API_STATE_RUNNING)
+		return ret;
+	/*
+	 * vm_pause waits here, on the VMM thread, for every vCPU to park. A vCPU
+	 * inside a UART write waits for room in the console pipe, which only
+	 * this thread empties: empty it first, so what one exit can still write
+	 * (at most a string I/O's worth) fits.
+	 */
+	if (v->mux_open)
+		conmux_drain(&v->mux);
+	ret = vm_pause(v->vm);
+	if (ret) {
+		snprintf(err, API_ERR_MAX, "the VM is stopping");
+		return ret;
 	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	vmm_set_state(v, API_STATE_PAUSED);
+	return 0;
 }
 
-static int op_resume(void *ctx, char *err)
+static int vmm_resume(struct vmm *v, char *err)
 {
-	struct vmm *v = ctx;
-	int ret;
+	int ret = vmm_running(v, err);
 
-	pthread_mutex_lock(&v->lock);
-	ret = vmm_running(v, err);
-	if (!ret && v->state == API_STATE_PAUSED) {
-		vm_resume(v->vm);
-		vmm_set_state(v, API_STATE_RUNNING);
-	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	if (ret || v->state != API_STATE_PAUSED)
+		return ret;
+	vm_resume(v->vm);
+	vmm_set_state(v, API_STATE_RUNNING);
+	return 0;
 }
 
-/* ---- GET /vm/config and GET /stats --------------------------------------- */
+/* ---- the VMM thread: GET /vm/config and GET /stats ----------------------- */
 
-static int op_vm_config(void *ctx, json_object *obj, char *err)
+static json_object *vmm_member(json_object *o, const char *k)
 {
-	struct vmm *v = ctx;
-	json_object *boot = json_object_new_object(), *mc = json_object_new_object();
-	json_object *drives = json_object_new_array(), *nets = json_object_new_array();
+	json_object *v = NULL;
 
-	(void)err;
-	pthread_mutex_lock(&v->lock);
-	if (v->cfg.kernel_path)
-		json_object_object_add(boot, "kernel_image_path", json_object_new_string(v->cfg.kernel_path));
-	if (v->cfg.initrd_path)
-		json_object_object_add(boot, "initrd_path", json_object_new_string(v->cfg.initrd_path));
-	json_object_object_add(boot, "boot_args", json_object_new_string(v->args[0] ? v->args : v->cfg.cmdline));
-	json_object_object_add(mc, "vcpu_count", json_object_new_int((int)v->cfg.ncpus));
-	json_object_object_add(mc, "mem_size_mib", json_object_new_int64((int64_t)(v->cfg.mem_bytes >> 20)));
-	json_object_object_add(mc, "smt", json_object_new_boolean(0));
-	json_object_object_add(mc, "track_dirty_pages", json_object_new_boolean(0));
-	for (unsigned i = 0; i < v->cfg.nr_disks; i++) {
-		json_object *d = json_object_new_object();
+	return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
 
-		json_object_object_add(d, "drive_id", json_object_new_string(v->disk_id[i][0] ? v->disk_id[i] : "cli"));
-		json_object_object_add(d, "path_on_host", json_object_new_string(v->cfg.disks[i].path));
+/*
+ * The configuration's JSON form (vmconfig_json.h) plus what only the API
+ * has: drive and interface ids, the root drive, and Firecracker's fixed
+ * machine-config fields.
+ */
+static int vmm_vm_config(struct vmm *v, json_object *obj, char *err)
+{
+	json_object *c = vm_config_to_jobj(&v->cfg), *mc, *drives, *nets;
+
+	if (!c) {
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -ENOMEM;
+	}
+	mc = vmm_member(c, "machine-config");
+	if (mc && !vmm_member(mc, "mem_size_mib"))
+		json_object_object_add(mc, "mem_size_mib",
+				       json_object_new_int64((int64_t)(v->cfg.mem_bytes >> 20)));
+	if (mc) {
+		json_object_object_add(mc, "smt", json_object_new_boolean(0));
+		json_object_object_add(mc, "track_dirty_pages", json_object_new_boolean(0));
+	}
+	drives = vmm_member(c, "drives");
+	for (unsigned i = 0; drives && i < v->cfg.nr_disks; i++) {
+		json_object *d = json_object_array_get_idx(drives, i);
+
+		json_object_object_add(d, "drive_id",
+				       json_object_new_string(v->disk_id[i][0] ? v->disk_id[i] : "cli"));
 		json_object_object_add(d, "is_root_device", json_object_new_boolean(v->root_disk == (int)i));
-		json_object_object_add(d, "is_read_only", json_object_new_boolean(v->cfg.disks[i].read_only));
-		json_object_array_add(drives, d);
 	}
-	for (unsigned i = 0; i < v->cfg.nr_nets; i++) {
-		json_object *n = json_object_new_object();
-
-		json_object_object_add(n, "iface_id", json_object_new_string(v->net_id[i][0] ? v->net_id[i] : "cli"));
-		json_object_object_add(n, "host_dev_name", json_object_new_string(v->cfg.nets[i].tap));
-		json_object_array_add(nets, n);
-	}
-	pthread_mutex_unlock(&v->lock);
-	json_object_object_add(obj, "boot-source", boot);
-	json_object_object_add(obj, "machine-config", mc);
-	json_object_object_add(obj, "drives", drives);
-	json_object_object_add(obj, "network-interfaces", nets);
+	nets = vmm_member(c, "network-interfaces");
+	for (unsigned i = 0; nets && i < v->cfg.nr_nets; i++)
+		json_object_object_add(json_object_array_get_idx(nets, i), "iface_id",
+				       json_object_new_string(v->net_id[i][0] ? v->net_id[i] : "cli"));
+	json_object_object_foreach(c, key, val)
+		json_object_object_add(obj, key, json_object_get(val));
+	json_object_put(c);
 	return 0;
 }
 
@@ -483,28 +589,52 @@ static void vmm_bus_stats(const struct vm *vm, const struct bus *b, int is_pio, 
 	}
 }
 
-static json_object *vmm_virtio_stats(const struct virtio_mmio *t)
+/*
+ * Every device's counters ("device_stats"), and the old "virtio" array:
+ * one entry per virtio-mmio transport with the counters it reports under
+ * the old names (irq, requests, notifies, interrupts).
+ */
+static void vmm_dev_stats(struct vm *vm, json_object *all, json_object *virtio)
 {
-	json_object *o = json_object_new_object();
+	static const char *const virtio_keys[] = { "irq", "requests", "notifies", "interrupts" };
 
-	json_object_object_add(o, "name", json_object_new_string(t->ops->name));
-	json_object_object_add(o, "irq", json_object_new_int((int)t->gsi));
-	json_object_object_add(o, "requests", json_object_new_int64(vmm_load(&t->chains)));
-	json_object_object_add(o, "notifies", json_object_new_int64(vmm_load(&t->notifies)));
-	json_object_object_add(o, "interrupts", json_object_new_int64(vmm_load(&t->interrupts)));
-	return o;
+	for (unsigned i = 0; i < vm->devs.nr && i < DEVLIST_MAX; i++) {
+		struct dev *d = &vm->devs.dev[i];
+		struct dev_stat st[DEV_MAX_STATS];
+		unsigned n = d->ops->stats(d->state, st, DEV_MAX_STATS);
+		json_object *o = json_object_new_object(), *counters = json_object_new_object();
+		int is_virtio = !strcmp(d->ops->kind, "virtio-mmio");
+		json_object *vo = is_virtio ? json_object_new_object() : NULL;
+
+		if (n > DEV_MAX_STATS)
+			n = DEV_MAX_STATS;
+		json_object_object_add(o, "name", json_object_new_string(d->name));
+		json_object_object_add(o, "kind", json_object_new_string(d->ops->kind));
+		if (vo)
+			json_object_object_add(vo, "name", json_object_new_string(d->name));
+		for (unsigned k = 0; k < n; k++) {
+			if (!st[k].key)
+				continue;
+			json_object_object_add(counters, st[k].key, json_object_new_uint64(st[k].value));
+			for (size_t j = 0; vo && j < sizeof(virtio_keys) / sizeof(virtio_keys[0]); j++)
+				if (!strcmp(st[k].key, virtio_keys[j]))
+					json_object_object_add(vo, st[k].key,
+							       json_object_new_uint64(st[k].value));
+		}
+		json_object_object_add(o, "counters", counters);
+		json_object_array_add(all, o);
+		if (vo)
+			json_object_array_add(virtio, vo);
+	}
 }
 
-static int op_stats(void *ctx, json_object *obj, char *err)
+static int vmm_stats(struct vmm *v, json_object *obj)
 {
-	struct vmm *v = ctx;
 	json_object *vcpus = json_object_new_array(), *devs = json_object_new_array();
-	json_object *virtio = json_object_new_array();
+	json_object *dstats = json_object_new_array(), *virtio = json_object_new_array();
 	int64_t rss, hwm;
 
-	(void)err;
 	vmm_rss(&rss, &hwm);
-	pthread_mutex_lock(&v->lock);
 	json_object_object_add(obj, "state", json_object_new_string(vmm_state_names[v->state]));
 	json_object_object_add(obj, "uptime_s", json_object_new_double(
 		v->vm ? (double)(vm_now_ns() - v->vm->start_ns) / 1e9 : 0.0));
@@ -518,100 +648,136 @@ static int op_stats(void *ctx, json_object *obj, char *err)
 			json_object_array_add(vcpus, vmm_vcpu_stats(&vm->vcpus[i]));
 		vmm_bus_stats(vm, &vm->pio, 1, devs);
 		vmm_bus_stats(vm, &vm->mmio, 0, devs);
-		for (unsigned i = 0; i < vm->nr_virtio; i++)
-			json_object_array_add(virtio, vmm_virtio_stats(vm->virtio[i]));
+		vmm_dev_stats(vm, dstats, virtio);
 	}
-	pthread_mutex_unlock(&v->lock);
 	json_object_object_add(obj, "vcpus", vcpus);
 	json_object_object_add(obj, "devices", devs);
+	json_object_object_add(obj, "device_stats", dstats);
 	json_object_object_add(obj, "virtio", virtio);
 	return 0;
 }
 
-static const struct api_ops vmm_api_ops = {
-	.state = op_state,
-	.get_machine = op_get_machine,
-	.set_boot = op_set_boot,
-	.set_machine = op_set_machine,
-	.set_drive = op_set_drive,
-	.set_net = op_set_net,
-	.start = op_start,
-	.ctrl_alt_del = op_ctrl_alt_del,
-	.pause = op_pause,
-	.resume = op_resume,
-	.vm_config = op_vm_config,
-	.stats = op_stats,
-};
+/* ---- the VMM thread: running actions ------------------------------------- */
 
-/* ---- the process --------------------------------------------------------- */
+/* Run one action (action_run_pending's callback). 1 after a start: stop taking actions. */
+static int vmm_exec(void *ctx, struct vm_action *a)
+{
+	struct vmm *v = ctx;
+
+	switch (a->kind) {
+	case VM_ACTION_GET_STATE:
+		a->state = v->state;
+		break;
+	case VM_ACTION_GET_MACHINE:
+		a->arg.machine->vcpu_count = v->cfg.ncpus;
+		a->arg.machine->mem_size_mib = v->cfg.mem_bytes >> 20;
+		break;
+	case VM_ACTION_SET_BOOT:
+		a->ret = vmm_set_boot(v, a->arg.boot, a->err);
+		break;
+	case VM_ACTION_SET_MACHINE:
+		a->ret = vmm_set_machine(v, a->arg.machine, a->err);
+		break;
+	case VM_ACTION_SET_DRIVE:
+		a->ret = vmm_set_drive(v, a->arg.drive, a->err);
+		break;
+	case VM_ACTION_SET_NET:
+		a->ret = vmm_set_net(v, a->arg.net, a->err);
+		break;
+	case VM_ACTION_START:
+		a->ret = vmm_start(v, a->err);
+		/* The VM's own loop (vm_run) takes the next actions. */
+		return a->ret == 0;
+	case VM_ACTION_CTRL_ALT_DEL:
+		a->ret = vmm_ctrl_alt_del(v, a->err);
+		break;
+	case VM_ACTION_PAUSE:
+		a->ret = vmm_pause(v, a->err);
+		break;
+	case VM_ACTION_RESUME:
+		a->ret = vmm_resume(v, a->err);
+		break;
+	case VM_ACTION_GET_CONFIG:
+		a->ret = vmm_vm_config(v, a->arg.obj, a->err);
+		break;
+	case VM_ACTION_GET_STATS:
+		a->ret = vmm_stats(v, a->arg.obj);
+		break;
+	default:
+		snprintf(a->err, sizeof(a->err), "unknown action %d", (int)a->kind);
+		a->ret = -ENOTSUP;
+		break;
+	}
+	return 0;
+}
+
+/* vm_host.on_action: vm_run's loop found the action fd readable. */
+static void vmm_on_action(void *ctx)
+{
+	struct vmm *v = ctx;
+
+	action_run_pending(&v->q, vmm_exec, v);
+}
 
 /*
- * Before the start: wait for InstanceStart, a stop signal or the TTL.
- * Returns 1 when the VM was started, 0 when the process should end (*why set).
+ * Before the start: run actions until one starts the VM, or a stop signal
+ * or the TTL ends the process. Stop signals are blocked (vmm_run) and taken
+ * only in this ppoll. 1 when the VM was created, 0 to end (*why set).
  */
-static int vmm_wait_start(struct vmm *v, enum vm_exit *why)
+static int vmm_wait_start(struct vmm *v, const sigset_t *waitmask, enum vm_exit *why)
 {
-	sigset_t old, waitmask;
-	int started = 0;
-
-	vm_block_stop_signals(&old, &waitmask);
 	for (;;) {
-		struct pollfd p = { .fd = v->start_efd, .events = POLLIN };
+		struct pollfd p = { .fd = action_queue_fd(&v->q), .events = POLLIN };
 		struct timespec ts;
-		int r = ppoll(&p, 1, vm_timeout_until(v->deadline_ns, &ts), &waitmask);
+		int r = ppoll(&p, 1, vm_timeout_until(v->deadline_ns, &ts), waitmask);
 
 		if (r > 0) {
-			started = 1;
-			break;
+			action_run_pending(&v->q, vmm_exec, v);
+			if (v->vm)
+				return 1;
+			continue;
 		}
 		if (r == 0 && v->deadline_ns && vm_now_ns() >= v->deadline_ns) {
 			log_warn("stopped before it started: its time to live is up");
 			*why = VM_EXIT_HOST_STOP;
-			break;
+			return 0;
 		}
 		if (r < 0 && errno == EINTR) {
 			log_warn("stopped by a signal before the VM started");
 			*why = VM_EXIT_HOST_STOP;
-			break;
+			return 0;
 		}
 		if (r < 0) {
 			log_err("poll: %s", strerror(errno));
 			*why = VM_EXIT_VMM_ERROR;
-			break;
+			return 0;
 		}
 	}
-	/* Signals stay blocked while a start races with them: vm_run unblocks them in its poll. */
-	if (!started)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return started;
 }
+
+/* ---- the process --------------------------------------------------------- */
 
 static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm_opts *o)
 {
 	int ret;
 
-	memset(v, 0, sizeof(*v));
 	v->o = o;
 	v->cfg = *cfg;
 	v->root_disk = -1;
-	v->start_efd = -1;
+	v->state = API_STATE_NOT_STARTED;
+	atomic_init(&v->shown_state, API_STATE_NOT_STARTED);
 	v->created = time(NULL);
 	if (o->ttl_secs)
 		v->deadline_ns = vm_now_ns() + o->ttl_secs * 1000000000ULL;
-	ret = pthread_mutex_init(&v->lock, NULL);
+	ret = action_queue_init(&v->q);
 	if (ret)
-		return -ret;
-	v->start_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->start_efd < 0)
-		return -errno;
-	{
-		struct vm_config defaults;
-
-		/* A command line given on ours is the boot_args; the default is not. */
-		vm_config_defaults(&defaults);
-		if (cfg->cmdline && strcmp(cfg->cmdline, defaults.cmdline))
-			snprintf(v->args, sizeof(v->args), "%s", cfg->cmdline);
-	}
+		return ret;
+	v->q_inited = 1;
+	vm_host_defaults(&v->host);
+	v->host.deadline_ns = v->deadline_ns;
+	v->host.action_fd = action_queue_fd(&v->q);
+	v->host.on_action = vmm_on_action;
+	v->host.action_ctx = v;
 	if (o->state_dir) {
 		char sock[PATH_MAX], log[PATH_MAX];
 
@@ -621,9 +787,8 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 		if (ret)
 			return ret;
 		v->mux_open = 1;
-		v->cfg.mux = &v->mux;
+		v->host.mux = &v->mux;
 	}
-	v->cfg.deadline_ns = v->deadline_ns;
 	return 0;
 }
 
@@ -636,9 +801,8 @@ static void vmm_fini(struct vmm *v)
 	}
 	if (v->mux_open)
 		conmux_close(&v->mux);
-	if (v->start_efd >= 0)
-		close(v->start_efd);
-	pthread_mutex_destroy(&v->lock);
+	if (v->q_inited)
+		action_queue_destroy(&v->q);
 }
 
 enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
@@ -646,15 +810,23 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	char sock[PATH_MAX], err[API_ERR_MAX] = "";
 	struct api_server *srv = NULL;
 	enum vm_exit why = VM_EXIT_VMM_ERROR;
+	sigset_t old, waitmask;
 	struct api api;
 	struct vmm *v;
 	int ret, ttl_up;
 
-	v = malloc(sizeof(*v));
+	/* Two configs of ~40 KiB each: on the heap. */
+	v = calloc(1, sizeof(*v));
 	if (!v) {
 		log_err("out of memory");
 		return VM_EXIT_VMM_ERROR;
 	}
+	/*
+	 * Stop signals are blocked before any thread exists (the API server's
+	 * inherits the mask), so that only this thread's ppoll (then vm_run's)
+	 * takes them; they stay blocked across the start.
+	 */
+	vm_block_stop_signals(&old, &waitmask);
 	ret = vmm_init(v, cfg, o);
 	if (!ret) {
 		vmm_set_state(v, API_STATE_NOT_STARTED);
@@ -665,19 +837,21 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 			snprintf(sock, sizeof(sock), "%s/api.sock", o->state_dir);
 		ret = api_server_start(&srv, sock, &api);
 	}
-	if (!ret && cfg->kernel_path) {
-		pthread_mutex_lock(&v->lock);
-		ret = vmm_start_locked(v, err);
-		pthread_mutex_unlock(&v->lock);
+	if (!ret && cfg->kernel[0]) {
+		/* Started from the command line; actions posted meanwhile wait for vm_run's loop. */
+		ret = vmm_start(v, err);
 		if (ret)
 			log_err("%s", err);
-	} else if (!ret && !vmm_wait_start(v, &why)) {
+	} else if (!ret && !vmm_wait_start(v, &waitmask, &why)) {
 		ret = -ECANCELED;
 	}
 	if (!ret) {
 		why = vm_run(v->vm);
 		vm_log_exit(v->vm, why);
 	}
+	/* Answer what is queued and refuse what comes: the server's thread must not wait on us. */
+	if (v->q_inited)
+		action_queue_close(&v->q, -ESRCH, "the VM is stopping");
 	api_server_stop(srv); /* no op runs past here */
 	ttl_up = v->deadline_ns && vm_now_ns() >= v->deadline_ns && why == VM_EXIT_HOST_STOP;
 	if (v->vm && v->cfg.stats)
@@ -694,5 +868,6 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 			log_warn("TTL: cannot remove %s: %s", o->state_dir, strerror(-ret));
 	}
 	free(v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return why;
 }

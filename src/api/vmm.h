@@ -8,8 +8,10 @@
  * Owns: the VM's lifecycle state (Not started, Running, Paused, Stopped),
  * the configuration built up through the API, DIR/state.json, and the
  * state directory's removal when the TTL ends the VM.
- * Threads: the main thread waits for the start and then runs the VM; the
- * API server's thread calls the ops. One mutex guards the state.
+ * Threads: the calling (main) thread is the VMM thread: it creates and runs
+ * the VM and runs every action the API posts (api/action.h), before the
+ * start in its own wait loop, after it from vm_run's loop (vm_host.on_action).
+ * The API server's thread only parses requests and posts actions.
  *
  * State directory (--state-dir DIR), shared with `vmon create/ls`:
  *   DIR/api.sock       the API
@@ -23,7 +25,8 @@
 
 #include <stdint.h>
 
-#include "vm.h"
+#include "machine.h"
+#include "vmconfig.h"
 
 struct vmm_opts {
 	const char *api_sock;   /* NULL: DIR/api.sock with a state dir, else no API */
@@ -33,8 +36,9 @@ struct vmm_opts {
 };
 
 /*
- * Serve the API and run the VM described by cfg. cfg->kernel_path NULL
- * means wait for the API's InstanceStart. Returns why the VM ended
+ * Serve the API and run the VM described by cfg (validated by the caller,
+ * the kernel aside). An empty cfg->kernel means wait for the API's
+ * InstanceStart. Returns why the VM ended
  * (VM_EXIT_VMM_ERROR when it could not be set up).
  */
 enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o);

@@ -1,7 +1,8 @@
 /*
- * blk.c: virtio-blk (see blk.h). Request layout from virtio 1.2 §5.2.6:
- * a 16-byte device-readable header {le32 type, le32 reserved, le64 sector},
- * then data buffers, then one device-writable status byte.
+ * blk.c: virtio-blk (see blk.h for what it owns, what not, and its threads).
+ * Request layout from virtio 1.2 §5.2.6: a 16-byte device-readable header
+ * {le32 type, le32 reserved, le64 sector}, then data buffers, then one
+ * device-writable status byte.
  */
 #include "blk.h"
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -125,21 +127,23 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 				       VIRTQ_MAX_CHAIN);
 		ret = niov < 0 ? niov : vblk_rw(b, !in, b->iov, niov, sector * VBLK_SECTOR);
 		if (ret) {
-			log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
-				 in ? "read" : "write", data_len, sector, strerror(-ret));
+			/* A failing disk fails every request: rate-limited. */
+			if (virtio_log_ratelimit(&b->logged))
+				log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
+					 in ? "read" : "write", data_len, sector, strerror(-ret));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		if (in) {
-			b->reads++;
-			b->bytes_read += data_len;
+			virtio_stat_add(&b->reads, 1);
+			virtio_stat_add(&b->bytes_read, data_len);
 			*written = data_len;
 		} else {
-			b->writes++;
-			b->bytes_written += data_len;
+			virtio_stat_add(&b->writes, 1);
+			virtio_stat_add(&b->bytes_written, data_len);
 		}
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
-		b->flushes++;
+		virtio_stat_add(&b->flushes, 1);
 		return fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint32_t n = b->chain.in_len - 1 < VBLK_SERIAL_LEN ? b->chain.in_len - 1
@@ -167,11 +171,11 @@ static int vblk_queue_notify(void *dev, struct virtq *q, unsigned qi)
 
 		if (b->chain.in_len < 1) {
 			/* No room for a status byte: nothing sensible to answer. */
-			b->errors++;
+			virtio_stat_add(&b->errors, 1);
 		} else {
 			status = vblk_request(b, q, &written);
 			if (status != VIRTIO_BLK_S_OK)
-				b->errors++;
+				virtio_stat_add(&b->errors, 1);
 			/* The status byte is the chain's last writable byte. */
 			if (virtq_chain_write(q, &b->chain, b->chain.in_len - 1, &status, 1) < 0)
 				return -EINVAL;
@@ -184,6 +188,26 @@ static int vblk_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return ret < 0 ? ret : n;
 }
 
+static unsigned vblk_stats(void *dev, struct dev_stat *out, unsigned max)
+{
+	struct vblk *b = dev;
+	unsigned n = 0;
+
+	n = virtio_stat_put(out, n, max, "reads", virtio_stat_get(&b->reads));
+	n = virtio_stat_put(out, n, max, "writes", virtio_stat_get(&b->writes));
+	n = virtio_stat_put(out, n, max, "read_bytes", virtio_stat_get(&b->bytes_read));
+	n = virtio_stat_put(out, n, max, "write_bytes", virtio_stat_get(&b->bytes_written));
+	n = virtio_stat_put(out, n, max, "flushes", virtio_stat_get(&b->flushes));
+	n = virtio_stat_put(out, n, max, "errors", virtio_stat_get(&b->errors));
+	return n;
+}
+
+static void vblk_destroy(void *dev)
+{
+	vblk_close(dev);
+	free(dev);
+}
+
 const struct virtio_dev_ops vblk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -194,6 +218,11 @@ const struct virtio_dev_ops vblk_ops = {
 	.config_write = virtio_config_readonly_write,
 	.queue_notify = vblk_queue_notify,
 	.reset = virtio_reset_none, /* no per-driver state beyond the queue */
+	.driver_ok = virtio_driver_ok_none,
+	.save = virtio_save_none, /* nothing beyond the queues: blk.h */
+	.load = virtio_load_none,
+	.stats = vblk_stats,
+	.destroy = vblk_destroy,
 };
 
 int vblk_parse_opts(char *s, struct vblk_opts *o)
@@ -204,7 +233,9 @@ int vblk_parse_opts(char *s, struct vblk_opts *o)
 	tok = strtok_r(s, ",", &save);
 	if (!tok || !*tok)
 		return -EINVAL;
-	o->path = tok;
+	if (strlen(tok) >= sizeof(o->path))
+		return -EINVAL;
+	strcpy(o->path, tok);
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		if (!strcmp(tok, "ro"))
 			o->read_only = 1;
@@ -254,6 +285,24 @@ int vblk_open(struct vblk *b, const struct gmem *m, const struct vblk_opts *o)
 	/* A stable serial: the image's device and inode, as the guest sees in /sys/block/vdX/serial. */
 	snprintf(b->serial, sizeof(b->serial), "vmon-%" PRIx64 "-%" PRIx64, (uint64_t)st.st_dev,
 		 (uint64_t)st.st_ino);
+	return 0;
+}
+
+int vblk_create(const struct gmem *m, const struct vblk_opts *o, struct vblk **out)
+{
+	struct vblk *b = malloc(sizeof(*b));
+	int ret;
+
+	if (!b) {
+		log_err("--disk '%s': out of memory", o->path);
+		return -ENOMEM;
+	}
+	ret = vblk_open(b, m, o);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	*out = b;
 	return 0;
 }
 

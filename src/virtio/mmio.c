@@ -1,418 +1,350 @@
 /*
  * mmio.c: virtio-mmio version 2 transport (see mmio.h). Register offsets
  * and semantics from virtio 1.2 §4.2.2 (MMIO Device Register Layout).
+ *
+ * Owns: decoding accesses (offset, the 32-bit rule of §4.2.2.2), the
+ * doorbells and the edge. Does not own what a register means for the
+ * device (core.c: status, features, queues, interrupt status) or any
+ * guest memory access (virtq.c, the devices).
+ * Threads: register handlers on vCPU threads and doorbell handlers on the
+ * I/O thread, each under the core's mutex; create/destroy on the thread
+ * building or tearing down the VM.
  */
 #include "mmio.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/kvm.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "../log.h"
 
-#define REG_MAGIC             0x000
-#define REG_VERSION           0x004
-#define REG_DEVICE_ID         0x008
-#define REG_VENDOR_ID         0x00c
-#define REG_DEVICE_FEATURES   0x010
+#define REG_MAGIC               0x000
+#define REG_VERSION             0x004
+#define REG_DEVICE_ID           0x008
+#define REG_VENDOR_ID           0x00c
+#define REG_DEVICE_FEATURES     0x010
 #define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES   0x020
+#define REG_DRIVER_FEATURES     0x020
 #define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL         0x030
-#define REG_QUEUE_NUM_MAX     0x034
-#define REG_QUEUE_NUM         0x038
-#define REG_QUEUE_READY       0x044
-#define REG_QUEUE_NOTIFY      0x050
-#define REG_INTERRUPT_STATUS  0x060
-#define REG_INTERRUPT_ACK     0x064
-#define REG_STATUS            0x070
-#define REG_QUEUE_DESC_LOW    0x080
-#define REG_QUEUE_DESC_HIGH   0x084
-#define REG_QUEUE_DRIVER_LOW  0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW  0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG_GENERATION 0x0fc
-#define REG_CONFIG            0x100
+#define REG_QUEUE_SEL           0x030
+#define REG_QUEUE_NUM_MAX       0x034
+#define REG_QUEUE_NUM           0x038
+#define REG_QUEUE_READY         0x044
+#define REG_QUEUE_NOTIFY        VIRTIO_MMIO_QUEUE_NOTIFY
+#define REG_INTERRUPT_STATUS    0x060
+#define REG_INTERRUPT_ACK       0x064
+#define REG_STATUS              0x070
+#define REG_QUEUE_DESC_LOW      0x080
+#define REG_QUEUE_DESC_HIGH     0x084
+#define REG_QUEUE_DRIVER_LOW    0x090
+#define REG_QUEUE_DRIVER_HIGH   0x094
+#define REG_QUEUE_DEVICE_LOW    0x0a0
+#define REG_QUEUE_DEVICE_HIGH   0x0a4
+#define REG_CONFIG_GENERATION   0x0fc
+#define REG_CONFIG              0x100
 
-#define VIRTIO_MMIO_MAGIC   0x74726976 /* "virt" */
-#define VIRTIO_MMIO_VERSION 2
+#define VIRTIO_MMIO_MAGIC   0x74726976 /* "virt", §4.2.2 MagicValue */
+#define VIRTIO_MMIO_VERSION 2          /* §4.2.2 Version: non-legacy */
 #define VIRTIO_MMIO_VENDOR  0x4e4f4d56 /* "VMON" */
+#define VIRTIO_MMIO_NOTIFY_LEN 4       /* QueueNotify is a 32-bit register */
 
-#define ISR_USED_BUFFER   0x1
-#define ISR_CONFIG_CHANGE 0x2
-
-static uint64_t vmmio_offered(const struct virtio_mmio *t)
+static uint32_t vmmio_read_reg(struct virtio_core *c, uint64_t off)
 {
-	return t->ops->features(t->dev) | (1ULL << VIRTIO_F_VERSION_1) |
-	       (1ULL << VIRTIO_F_EVENT_IDX) | (1ULL << VIRTIO_F_INDIRECT_DESC);
-}
-
-/* Raise the interrupt with the given ISR bits. Lock held. */
-static void vmmio_interrupt(struct virtio_mmio *t, uint32_t bits)
-{
-	uint64_t one = 1;
-
-	t->isr |= bits;
-	t->interrupts++;
-	if (write(t->irq_fd, &one, sizeof(one)) < 0)
-		log_warn("%s: cannot inject interrupt: %s", t->ops->name, strerror(errno));
-}
-
-/* Driver broke a ring: virtio 1.2 §2.1.2, tell it through the status. Lock held. */
-static void vmmio_needs_reset(struct virtio_mmio *t)
-{
-	t->errors++;
-	if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
-		return;
-	t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	if (t->status & VIRTIO_STATUS_DRIVER_OK)
-		vmmio_interrupt(t, ISR_CONFIG_CHANGE);
-}
-
-static void vmmio_process(struct virtio_mmio *t, unsigned qi)
-{
-	struct virtq *q = &t->vq[qi];
-	int n;
-
-	if (!(t->status & VIRTIO_STATUS_DRIVER_OK) || !q->ready ||
-	    (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-		return;
-	n = t->ops->queue_notify(t->dev, q, qi);
-	if (n < 0) {
-		vmmio_needs_reset(t);
-		return;
-	}
-	t->chains += (uint64_t)n;
-	if (n > 0 && virtq_needs_notify(q))
-		vmmio_interrupt(t, ISR_USED_BUFFER);
-}
-
-/* I/O thread: a queue's ioeventfd fired. */
-static void vmmio_kick(void *ctx)
-{
-	struct virtio_mmio_queue *mq = ctx;
-	struct virtio_mmio *t = mq->t;
-	uint64_t cnt;
-
-	if (read(mq->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
-		return; /* spurious wake: nothing pending */
-	pthread_mutex_lock(&t->lock);
-	t->notifies++;
-	vmmio_process(t, mq->index);
-	pthread_mutex_unlock(&t->lock);
-}
-
-void virtio_mmio_process(struct virtio_mmio *t, unsigned qi)
-{
-	pthread_mutex_lock(&t->lock);
-	if (qi < t->ops->nr_queues)
-		vmmio_process(t, qi);
-	pthread_mutex_unlock(&t->lock);
-}
-
-static void vmmio_reset(struct virtio_mmio *t)
-{
-	t->ops->reset(t->dev);
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-		virtq_reset(&t->vq[i]);
-		t->q[i].num = 0;
-		t->q[i].desc = t->q[i].avail = t->q[i].used = 0;
-	}
-	t->status = 0;
-	t->isr = 0;
-	t->drv_features = 0;
-	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
-	t->resets++;
-}
-
-static struct virtio_mmio_queue *vmmio_sel(struct virtio_mmio *t)
-{
-	return t->queue_sel < t->ops->nr_queues ? &t->q[t->queue_sel] : NULL;
-}
-
-static uint32_t vmmio_read_reg(struct virtio_mmio *t, uint64_t off)
-{
-	struct virtio_mmio_queue *q = vmmio_sel(t);
-	uint64_t f;
-
 	switch (off) {
 	case REG_MAGIC:
 		return VIRTIO_MMIO_MAGIC;
 	case REG_VERSION:
 		return VIRTIO_MMIO_VERSION;
 	case REG_DEVICE_ID:
-		return t->ops->device_id;
+		return c->ops->device_id;
 	case REG_VENDOR_ID:
 		return VIRTIO_MMIO_VENDOR;
 	case REG_DEVICE_FEATURES:
-		f = vmmio_offered(t);
-		return t->dev_features_sel == 0 ? (uint32_t)f
-		       : t->dev_features_sel == 1 ? (uint32_t)(f >> 32) : 0;
+		return virtio_core_device_features(c);
 	case REG_QUEUE_NUM_MAX:
-		return q ? t->ops->queue_size_max : 0; /* 0: queue does not exist */
+		return virtio_core_queue_num_max(c); /* 0: the queue does not exist */
 	case REG_QUEUE_READY:
-		return q ? t->vq[t->queue_sel].ready : 0;
+		return virtio_core_queue_ready(c);
 	case REG_INTERRUPT_STATUS:
-		return t->isr;
+		return c->isr;
 	case REG_STATUS:
-		return t->status;
+		return c->status;
 	case REG_CONFIG_GENERATION:
 		return 0; /* config never changes under the driver */
 	default:
-		return 0;
+		return 0; /* write-only or reserved */
 	}
 }
 
-static void vmmio_set_status(struct virtio_mmio *t, uint32_t v)
+/*
+ * A QueueNotify write reached us: the accelerator did not absorb it (no
+ * ioeventfd, or a write it does not match). Hand it to the queue's
+ * doorbell eventfd, so the I/O loop processes the queue as it would have.
+ */
+static void vmmio_ring(struct virtio_mmio *t, uint32_t qi)
 {
-	if (v == 0) {
-		vmmio_reset(t);
-		return;
-	}
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
-		/* virtio 1.2 §2.2.2: refuse a subset we did not offer, or a legacy driver. */
-		if ((t->drv_features & ~vmmio_offered(t)) ||
-		    !(t->drv_features & (1ULL << VIRTIO_F_VERSION_1))) {
-			log_warn("%s: driver accepted features 0x%" PRIx64 " outside 0x%" PRIx64
-				 " or without VERSION_1", t->ops->name, t->drv_features, vmmio_offered(t));
-			v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
-		}
-	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DRIVER_OK) &&
-	    t->ops->driver_ok)
-		t->ops->driver_ok(t->dev, t->drv_features);
-	/* Keep DEVICE_NEEDS_RESET: only a reset clears it. */
-	t->status = v | (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-}
+	uint64_t one = 1;
 
-static void vmmio_queue_ready(struct virtio_mmio *t, struct virtio_mmio_queue *q, uint32_t v)
-{
-	struct virtq *vq = &t->vq[q->index];
-	int ret;
-
-	if (!v) {
-		virtq_reset(vq);
-		return;
-	}
-	ret = virtq_setup(vq, t->m, q->num, q->desc, q->avail, q->used,
-			  t->drv_features & (1ULL << VIRTIO_F_EVENT_IDX),
-			  t->drv_features & (1ULL << VIRTIO_F_INDIRECT_DESC));
-	if (ret) {
-		log_warn("%s: queue %u layout rejected (num %u desc 0x%" PRIx64 " avail 0x%" PRIx64
-			 " used 0x%" PRIx64 ")", t->ops->name, q->index, q->num, q->desc, q->avail,
-			 q->used);
-		vmmio_needs_reset(t);
-	}
-}
-
-static void vmmio_set_addr(uint64_t *addr, int high, uint32_t v)
-{
-	if (high)
-		*addr = (*addr & 0xffffffffULL) | ((uint64_t)v << 32);
-	else
-		*addr = (*addr & ~0xffffffffULL) | v;
+	if (qi >= t->core.ops->nr_queues || t->db[qi].fd < 0)
+		return; /* no such queue: ignored */
+	if (write(t->db[qi].fd, &one, sizeof(one)) != sizeof(one) &&
+	    virtio_log_ratelimit(&t->core.logged))
+		log_warn("%s: queue %u doorbell: %s", t->core.name, qi, strerror(errno));
 }
 
 static void vmmio_write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
-	struct virtio_mmio_queue *q = vmmio_sel(t);
-	/* Layout registers may change only while the queue is not ready (§4.2.2.2). */
-	int q_writable = q && !t->vq[q->index].ready;
-	uint64_t one = 1;
+	struct virtio_core *c = &t->core;
 
 	switch (off) {
 	case REG_DEVICE_FEATURES_SEL:
-		t->dev_features_sel = v;
+		c->dev_features_sel = v;
 		break;
 	case REG_DRIVER_FEATURES:
-		if (t->status & VIRTIO_STATUS_FEATURES_OK)
-			break; /* frozen once FEATURES_OK is set */
-		if (t->drv_features_sel == 0)
-			t->drv_features = (t->drv_features & ~0xffffffffULL) | v;
-		else if (t->drv_features_sel == 1)
-			t->drv_features = (t->drv_features & 0xffffffffULL) | ((uint64_t)v << 32);
+		virtio_core_set_driver_features(c, v);
 		break;
 	case REG_DRIVER_FEATURES_SEL:
-		t->drv_features_sel = v;
+		c->drv_features_sel = v;
 		break;
 	case REG_QUEUE_SEL:
-		t->queue_sel = v;
+		c->queue_sel = v;
 		break;
 	case REG_QUEUE_NUM:
-		if (q_writable)
-			q->num = v > t->ops->queue_size_max ? 0 : (uint16_t)v;
+		virtio_core_set_queue_num(c, v);
 		break;
 	case REG_QUEUE_READY:
-		if (q)
-			vmmio_queue_ready(t, q, v & 1);
+		virtio_core_set_queue_ready(c, v & 1);
 		break;
 	case REG_QUEUE_NOTIFY:
-		/* Normally absorbed by the ioeventfd; if it reaches us, hand it over. */
-		if (v < t->ops->nr_queues && write(t->q[v].kick_fd, &one, sizeof(one)) < 0)
-			log_warn("%s: notify: %s", t->ops->name, strerror(errno));
+		vmmio_ring(t, v);
 		break;
 	case REG_INTERRUPT_ACK:
-		t->isr &= ~v;
+		virtio_core_ack(c, v);
 		break;
 	case REG_STATUS:
-		vmmio_set_status(t, v);
+		virtio_core_set_status(c, v);
 		break;
 	case REG_QUEUE_DESC_LOW:
 	case REG_QUEUE_DESC_HIGH:
-		if (q_writable)
-			vmmio_set_addr(&q->desc, off == REG_QUEUE_DESC_HIGH, v);
+		virtio_core_set_queue_addr(c, VIRTIO_RING_DESC, off == REG_QUEUE_DESC_HIGH, v);
 		break;
 	case REG_QUEUE_DRIVER_LOW:
 	case REG_QUEUE_DRIVER_HIGH:
-		if (q_writable)
-			vmmio_set_addr(&q->avail, off == REG_QUEUE_DRIVER_HIGH, v);
+		virtio_core_set_queue_addr(c, VIRTIO_RING_DRIVER, off == REG_QUEUE_DRIVER_HIGH, v);
 		break;
 	case REG_QUEUE_DEVICE_LOW:
 	case REG_QUEUE_DEVICE_HIGH:
-		if (q_writable)
-			vmmio_set_addr(&q->used, off == REG_QUEUE_DEVICE_HIGH, v);
+		virtio_core_set_queue_addr(c, VIRTIO_RING_DEVICE, off == REG_QUEUE_DEVICE_HIGH, v);
 		break;
 	default:
-		break; /* read-only or reserved: ignored */
+		break; /* read-only or reserved: ignored (§4.2.2.2) */
 	}
 }
 
-static int vmmio_bus_read(void *dev, uint64_t off, void *data, unsigned len)
+static int vmmio_read(void *dev, uint64_t off, void *data, unsigned len)
 {
 	struct virtio_mmio *t = dev;
 	uint32_t v;
 	int ret = 0;
 
-	pthread_mutex_lock(&t->lock);
+	virtio_core_lock(&t->core);
 	if (off >= REG_CONFIG) {
-		ret = t->ops->config_read(t->dev, off - REG_CONFIG, data, len);
+		ret = virtio_core_config_read(&t->core, off - REG_CONFIG, data, len);
 	} else if (len == 4 && !(off & 3)) {
-		v = vmmio_read_reg(t, off);
+		v = vmmio_read_reg(&t->core, off);
 		memcpy(data, &v, 4);
 	} else {
 		memset(data, 0, len); /* §4.2.2.2: registers are 32-bit only */
 	}
-	pthread_mutex_unlock(&t->lock);
+	virtio_core_unlock(&t->core);
 	return ret;
 }
 
-static int vmmio_bus_write(void *dev, uint64_t off, const void *data, unsigned len)
+static int vmmio_write(void *dev, uint64_t off, const void *data, unsigned len)
 {
 	struct virtio_mmio *t = dev;
 	uint32_t v;
 	int ret = 0;
 
-	pthread_mutex_lock(&t->lock);
+	virtio_core_lock(&t->core);
 	if (off >= REG_CONFIG) {
-		ret = t->ops->config_write(t->dev, off - REG_CONFIG, data, len);
+		ret = virtio_core_config_write(&t->core, off - REG_CONFIG, data, len);
 	} else if (len == 4 && !(off & 3)) {
 		memcpy(&v, data, 4);
 		vmmio_write_reg(t, off, v);
 	}
-	pthread_mutex_unlock(&t->lock);
+	virtio_core_unlock(&t->core);
 	return ret;
 }
 
-const struct bus_dev_ops virtio_mmio_bus_ops = {
+static void vmmio_reset(void *dev)
+{
+	struct virtio_mmio *t = dev;
+
+	virtio_core_reset(&t->core);
+}
+
+static int vmmio_save(void *dev, struct snap_out *out)
+{
+	struct virtio_mmio *t = dev;
+
+	return virtio_core_save(&t->core, out);
+}
+
+static int vmmio_load(void *dev, struct snap_in *in)
+{
+	struct virtio_mmio *t = dev;
+
+	return virtio_core_load(&t->core, in);
+}
+
+/* The core's counters, the line, then the device's own. Any thread. */
+static unsigned vmmio_stats(void *dev, struct dev_stat *out, unsigned max)
+{
+	struct virtio_mmio *t = dev;
+	unsigned n = virtio_core_stats(&t->core, out, max);
+
+	n = virtio_stat_put(out, n, max, "irq", t->gsi);
+	return n + virtio_core_dev_stats(&t->core, out + n, max - n);
+}
+
+static void vmmio_destroy(void *dev)
+{
+	virtio_mmio_destroy(dev);
+}
+
+const struct dev_ops virtio_mmio_dev_ops = {
 	.kind = "virtio-mmio",
-	.read = vmmio_bus_read,
-	.write = vmmio_bus_write,
+	.read = vmmio_read,
+	.write = vmmio_write,
+	.reset = vmmio_reset,
+	.save = vmmio_save,
+	.load = vmmio_load,
+	.stats = vmmio_stats,
+	.destroy = vmmio_destroy,
 };
 
-static int vmmio_kvm_fds(struct virtio_mmio *t, struct ioloop *loop)
+/* I/O thread: a queue's doorbell eventfd is readable. */
+static void vmmio_doorbell(void *ctx)
 {
-	struct kvm_irqfd irqfd = { 0 };
+	struct virtio_mmio_doorbell *db = ctx;
+	uint64_t cnt;
 
-	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->irq_fd < 0)
-		return -errno;
-	irqfd.fd = (uint32_t)t->irq_fd;
-	irqfd.gsi = t->gsi;
-	if (ioctl(t->vm_fd, KVM_IRQFD, &irqfd) < 0) {
-		log_err("%s: KVM_IRQFD on GSI %u: %s", t->ops->name, t->gsi, strerror(errno));
-		return -errno;
+	if (read(db->fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return; /* spurious wake: nothing pending */
+	virtio_core_notify(&db->t->core, db->index);
+}
+
+static int vmmio_doorbell_open(struct virtio_mmio *t, unsigned qi)
+{
+	struct virtio_mmio_doorbell *db = &t->db[qi];
+	int ret;
+
+	ret = machine_doorbell_open(t->m, 0, t->base + REG_QUEUE_NOTIFY, VIRTIO_MMIO_NOTIFY_LEN, qi,
+				    &db->fd, &db->absorbed);
+	if (ret) {
+		log_err("%s: no doorbell for queue %u at 0x%" PRIx64 ": %s", t->core.name, qi,
+			t->base + REG_QUEUE_NOTIFY, strerror(-ret));
+		db->fd = -1;
+		return ret;
 	}
-	for (unsigned i = 0; i < t->ops->nr_queues; i++) {
-		struct virtio_mmio_queue *q = &t->q[i];
-		struct kvm_ioeventfd ioev = {
-			.datamatch = i,
-			.addr = t->base + REG_QUEUE_NOTIFY,
-			.len = 4,
-			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-		};
-		int ret;
+	/* Watched in both cases: an unabsorbed write is signalled by vmmio_ring. */
+	db->h = (struct ioloop_handler){ .fd = db->fd, .fn = vmmio_doorbell, .ctx = db };
+	ret = ioloop_add(t->m->io, &db->h);
+	if (ret)
+		return ret; /* logged by the loop */
+	db->watched = 1;
+	return 0;
+}
 
-		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->kick_fd < 0)
-			return -errno;
-		ioev.fd = q->kick_fd;
-		if (ioctl(t->vm_fd, KVM_IOEVENTFD, &ioev) < 0) {
-			log_err("%s: KVM_IOEVENTFD at 0x%" PRIx64 ": %s", t->ops->name,
-				(uint64_t)ioev.addr, strerror(errno));
-			return -errno;
-		}
-		q->kick = (struct ioloop_handler){ .fd = q->kick_fd, .fn = vmmio_kick, .ctx = q };
-		ret = ioloop_add(loop, &q->kick);
+static void vmmio_doorbell_close(struct virtio_mmio *t, unsigned qi)
+{
+	struct virtio_mmio_doorbell *db = &t->db[qi];
+
+	/* An I/O loop already destroyed (epfd -1) forgot the fd with its epoll set. */
+	if (db->watched && t->m->io->epfd >= 0)
+		ioloop_remove(t->m->io, &db->h);
+	db->watched = 0;
+	if (db->fd >= 0)
+		machine_doorbell_close(t->m, 0, t->base + REG_QUEUE_NOTIFY, VIRTIO_MMIO_NOTIFY_LEN, qi,
+				       db->fd, db->absorbed);
+	db->fd = -1;
+}
+
+struct virtio_mmio *virtio_mmio_alloc(void)
+{
+	struct virtio_mmio *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		t->db[i].t = t;
+		t->db[i].index = i;
+		t->db[i].fd = -1;
+	}
+	if (virtio_core_init(&t->core)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int virtio_mmio_init(struct virtio_mmio *t, const struct machine *m, const char *name,
+		     uint64_t base, unsigned gsi, const struct virtio_dev_ops *ops, void *dev)
+{
+	int ret;
+
+	virtio_core_attach(&t->core, name, ops, dev, m->mem);
+	t->m = m;
+	t->base = base;
+	t->gsi = gsi;
+	ret = machine_irq_edge_open(m, gsi, &t->core.irq);
+	if (ret) {
+		log_err("%s: cannot wire its interrupt to line %u: %s", name, gsi, strerror(-ret));
+		return ret;
+	}
+	t->edge_open = 1;
+	for (unsigned i = 0; i < ops->nr_queues; i++) {
+		ret = vmmio_doorbell_open(t, i);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_mmio_env *env, uint64_t base,
-		     unsigned gsi, const struct virtio_dev_ops *ops, void *dev)
+int virtio_mmio_create(const struct machine *m, const char *name, uint64_t base, unsigned gsi,
+		       const struct virtio_dev_ops *ops, void *dev, struct virtio_mmio **out)
 {
+	struct virtio_mmio *t = virtio_mmio_alloc();
 	int ret;
 
-	memset(t, 0, sizeof(*t));
-	t->irq_fd = -1;
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-		t->q[i].kick_fd = -1;
-		t->q[i].t = t;
-		t->q[i].index = i;
+	if (!t) {
+		log_err("%s: out of memory for its transport", name);
+		ops->destroy(dev);
+		return -ENOMEM;
 	}
-	if (ops->nr_queues == 0 || ops->nr_queues > VIRTIO_MAX_QUEUES)
-		return -EINVAL;
-	ret = pthread_mutex_init(&t->lock, NULL);
-	if (ret)
-		return -ret;
-	t->ops = ops;
-	t->dev = dev;
-	t->m = env->m;
-	t->vm_fd = env->vm_fd;
-	t->base = base;
-	t->gsi = gsi;
-	ret = vmmio_kvm_fds(t, env->loop);
-	if (ret)
+	ret = virtio_mmio_init(t, m, name, base, gsi, ops, dev);
+	if (ret) {
 		virtio_mmio_destroy(t);
-	return ret;
+		return ret;
+	}
+	*out = t;
+	return 0;
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
-	if (!t->ops)
+	if (!t)
 		return;
-	/* Closing the eventfds drops KVM's ioeventfd/irqfd with the VM. */
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		if (t->q[i].kick_fd >= 0)
-			close(t->q[i].kick_fd);
-	if (t->irq_fd >= 0)
-		close(t->irq_fd);
-	pthread_mutex_destroy(&t->lock);
-	t->ops = NULL;
-}
-
-int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t len)
-{
-	size_t used = strlen(buf);
-	int n = snprintf(buf + used, len - used, " virtio_mmio.device=4K@0x%" PRIx64 ":%u",
-			 t->base, t->gsi);
-
-	return n < 0 || (size_t)n >= len - used ? -E2BIG : 0;
+	if (t->m) {
+		for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+			vmmio_doorbell_close(t, i);
+	}
+	virtio_core_destroy(&t->core); /* the device first: it may still hold its own fds */
+	if (t->edge_open)
+		machine_irq_edge_close(t->m, &t->core.irq);
+	t->edge_open = 0;
+	free(t);
 }

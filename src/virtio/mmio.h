@@ -1,85 +1,85 @@
 /*
- * mmio.h: the virtio-mmio transport, version 2 (virtio 1.2 §4.2).
+ * mmio.h: the virtio-mmio transport, version 2 (virtio 1.2 §4.2): one
+ * device on the VM's device list (struct dev_ops virtio_mmio_dev_ops, kind
+ * "virtio-mmio") whose bus window is the register file of §4.2.2 over a
+ * virtio core (core.h).
  *
- * Owns: the register file a driver sees at one MMIO window (feature
- * negotiation, device status, queue layout registers, interrupt status),
- * the KVM ioeventfd per queue (QueueNotify writes are absorbed by KVM and
- * wake the I/O thread without a user-space exit), the KVM irqfd that
- * injects the device's interrupt, and per-device counters.
- * Does not own the device behaviour (struct virtio_dev_ops) or the queues'
- * parsing (virtq.c). Never writes into the device's ops table.
+ * Owns: the register map (offsets, 32-bit access rule, what each register
+ * reads and writes in the core), one doorbell per queue (a machine doorbell
+ * on QueueNotify: an ioeventfd the accelerator signals, or, where it cannot,
+ * the QueueNotify handler signals the same eventfd; either way the I/O loop
+ * watches it and processes the queue), the interrupt edge handed to the
+ * core, and the transport's place (base, gsi). Its save is the core's
+ * (status, features, queues, the device's own section); it adds nothing.
+ * Does not own status, features or queue rules (core.c), the device
+ * (struct virtio_dev_ops), where the window and line come from or how the
+ * guest learns of them (the machine: devices.c asks it). Never writes into
+ * the device's ops table.
  *
- * Threads: register accesses come from vCPU threads (bus ops); queue work
- * runs on the I/O thread. One mutex per transport covers both and every
- * call into the device. Lock order: transport mutex is a leaf (nothing else
- * is locked under it).
+ * Threads: register accesses on vCPU threads, doorbells on the I/O thread;
+ * both under the core's mutex (a leaf). Creation and destroy on the thread
+ * building or tearing down the VM.
  */
 #ifndef VMON_VIRTIO_MMIO_H
 #define VMON_VIRTIO_MMIO_H
 
-#include <pthread.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include "../bus.h"
-#include "../gmem.h"
+#include "../dev.h"
 #include "../ioloop.h"
+#include "../machine.h"
+#include "core.h"
 #include "virtio.h"
 
-#define VIRTIO_MMIO_WINDOW 0x1000 /* one page per device */
-
-/* What a transport is handed at creation: KVM VM fd, guest RAM, I/O loop. */
-struct virtio_mmio_env {
-	int vm_fd;
-	const struct gmem *m;
-	struct ioloop *loop;
-};
+#define VIRTIO_MMIO_WINDOW       0x1000 /* one page per device */
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050  /* QueueNotify, virtio 1.2 §4.2.2 */
 
 struct virtio_mmio;
 
-struct virtio_mmio_queue {
+/* One queue's doorbell: guest writes of its index to QueueNotify. */
+struct virtio_mmio_doorbell {
 	struct virtio_mmio *t;
 	unsigned index;
-	uint16_t num;
-	uint64_t desc, avail, used;
-	int kick_fd;                 /* KVM ioeventfd on QueueNotify == index */
-	struct ioloop_handler kick;
+	int fd;       /* eventfd, -1 when not open */
+	int absorbed; /* 1: the accelerator signals fd; 0: the QueueNotify handler does */
+	int watched;  /* fd is in the machine's I/O loop */
+	struct ioloop_handler h;
 };
 
 struct virtio_mmio {
-	pthread_mutex_t lock;
-	const struct virtio_dev_ops *ops;
-	void *dev;
-	const struct gmem *m;
-	int vm_fd;
+	struct virtio_core core; /* status, features, queues, the device */
+	const struct machine *m; /* NULL until virtio_mmio_init */
 	uint64_t base;
 	unsigned gsi;
-	int irq_fd; /* KVM irqfd for gsi */
-
-	uint32_t status, dev_features_sel, drv_features_sel, queue_sel, isr;
-	uint64_t drv_features;
-	struct virtq vq[VIRTIO_MAX_QUEUES];
-	struct virtio_mmio_queue q[VIRTIO_MAX_QUEUES];
-
-	/* Counters for --stats: each notification, interrupt and chain. */
-	uint64_t notifies, interrupts, chains, resets, errors;
+	int edge_open;           /* core.irq came from machine_irq_edge_open */
+	struct virtio_mmio_doorbell db[VIRTIO_MAX_QUEUES];
 };
 
-extern const struct bus_dev_ops virtio_mmio_bus_ops;
-
-/* Set up registers, ioeventfds and irqfd; 0 or -errno (logged). */
-int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_mmio_env *env, uint64_t base,
-		     unsigned gsi, const struct virtio_dev_ops *ops, void *dev);
-void virtio_mmio_destroy(struct virtio_mmio *t);
+/* read/write: the register file (offsets in the window); save/load: the core's. */
+extern const struct dev_ops virtio_mmio_dev_ops;
 
 /*
- * I/O thread: run the device's queue_notify for queue qi as if the driver
- * had notified it, for device-side events (a TAP became readable). Takes
- * the transport mutex; does nothing unless the driver set the queue up.
+ * A transport with no device yet: its core is inert (virtio_core_init), so
+ * &t->core may be handed to the device being built (a receive kick) before
+ * virtio_mmio_init. NULL when out of memory.
  */
-void virtio_mmio_process(struct virtio_mmio *t, unsigned qi);
-
-/* Append " virtio_mmio.device=4K@0x...:gsi" for the guest's command line. */
-int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t len);
+struct virtio_mmio *virtio_mmio_alloc(void);
+/*
+ * Attach dev (the transport owns it from here, also on failure), open the
+ * interrupt edge on gsi and a doorbell per queue at base + QueueNotify,
+ * watched in m->io. Does not map the window or add the device to a list
+ * (the caller does, with virtio_mmio_dev_ops and t). 0 or -errno, logged.
+ * On failure virtio_mmio_destroy(t) releases what was set up.
+ */
+int virtio_mmio_init(struct virtio_mmio *t, const struct machine *m, const char *name,
+		     uint64_t base, unsigned gsi, const struct virtio_dev_ops *ops, void *dev);
+/* virtio_mmio_alloc + virtio_mmio_init; *out only on success, dev destroyed on failure. */
+int virtio_mmio_create(const struct machine *m, const char *name, uint64_t base, unsigned gsi,
+		       const struct virtio_dev_ops *ops, void *dev, struct virtio_mmio **out);
+/*
+ * Close the doorbells and the edge, destroy the device, free t (which may
+ * be only allocated, or half set up). The same as virtio_mmio_dev_ops.destroy.
+ */
+void virtio_mmio_destroy(struct virtio_mmio *t);
 
 #endif

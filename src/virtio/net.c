@@ -1,5 +1,6 @@
 /*
- * net.c: virtio-net over a TAP (see net.h). Packet layout from virtio 1.2
+ * net.c: virtio-net over a TAP (see net.h for what it owns, what not, its
+ * threads and its saved state). Packet layout from virtio 1.2
  * §5.1.6: every buffer starts with struct virtio_net_hdr (12 bytes with
  * VIRTIO_F_VERSION_1, num_buffers included), then the Ethernet frame.
  * The TAP is opened with IFF_VNET_HDR and a header size of 12, so it takes
@@ -13,6 +14,7 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -130,8 +132,13 @@ int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f)
 static int vnet_tap_offload(struct vnet *n, unsigned tun)
 {
 	if (ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)tun) < 0) {
-		log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun, strerror(errno));
-		return -errno;
+		int err = errno;
+
+		/* Every driver reset asks again: rate-limited. */
+		if (virtio_log_ratelimit(&n->logged))
+			log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun,
+				 strerror(err));
+		return -err;
 	}
 	return 0;
 }
@@ -173,7 +180,7 @@ static int vnet_config_read(void *dev, uint64_t off, void *data, unsigned len)
  * Arm or disarm the TAP fd in the I/O thread's epoll set. Disarming uses
  * EPOLL_CTL_DEL rather than MOD with no events: epoll reports EPOLLERR and
  * EPOLLHUP whatever the mask, and a TAP whose interface was deleted would
- * then spin the loop. I/O thread only.
+ * then spin the loop. I/O thread only (or with it idle: load).
  */
 static void vnet_watch(struct vnet *n, int on)
 {
@@ -205,7 +212,7 @@ static int vnet_rx_one(struct vnet *n, struct virtq *q)
 	int k;
 
 	if (n->chain.in_len < VNET_HDR_SIZE) {
-		n->rx_errors++;
+		virtio_stat_add(&n->rx_errors, 1);
 		return 0;
 	}
 	/* The header lands in a bounce buffer so it can be fixed up below. */
@@ -219,7 +226,7 @@ static int vnet_rx_one(struct vnet *n, struct virtq *q)
 	while (got < 0 && errno == EINTR);
 	/* Too short a buffer makes the TAP drop the frame (EFAULT/EINVAL). */
 	if (got < VNET_HDR_SIZE || (uint64_t)got > n->chain.in_len) {
-		n->rx_errors++;
+		virtio_stat_add(&n->rx_errors, 1);
 		return 0;
 	}
 	/*
@@ -227,13 +234,13 @@ static int vnet_rx_one(struct vnet *n, struct virtq *q)
 	 * frame queued before that may still carry an offload it cannot take.
 	 */
 	if (vnet_rx_hdr_fix(hdr, n->features) < 0) {
-		n->rx_errors++;
+		virtio_stat_add(&n->rx_errors, 1);
 		return 0;
 	}
 	if (virtq_chain_write(q, &n->chain, 0, hdr, sizeof(hdr)) < 0)
 		return -EINVAL;
-	n->rx_packets++;
-	n->rx_bytes += (uint64_t)got - VNET_HDR_SIZE;
+	virtio_stat_add(&n->rx_packets, 1);
+	virtio_stat_add(&n->rx_bytes, (uint64_t)got - VNET_HDR_SIZE);
 	return (int)got;
 }
 
@@ -263,7 +270,10 @@ static int vnet_rx(struct vnet *n, struct virtq *q)
 
 		ret = vnet_tap_pending(n);
 		if (ret < 0) {
-			log_warn("virtio-net %s: the TAP reports an error; receive stops", n->ifname);
+			/* Each RX notify finds it again: rate-limited. */
+			if (virtio_log_ratelimit(&n->logged))
+				log_warn("virtio-net %s: the TAP reports an error; receive stops",
+					 n->ifname);
 			return pushed; /* stays unwatched */
 		}
 		if (ret == 0) {
@@ -312,10 +322,10 @@ static int vnet_tx(struct vnet *n, struct virtq *q)
 			}
 		}
 		if (w < 0) {
-			n->tx_errors++;
+			virtio_stat_add(&n->tx_errors, 1);
 		} else {
-			n->tx_packets++;
-			n->tx_bytes += n->chain.out_len - VNET_HDR_SIZE;
+			virtio_stat_add(&n->tx_packets, 1);
+			virtio_stat_add(&n->tx_bytes, n->chain.out_len - VNET_HDR_SIZE);
 		}
 		if (virtq_push(q, n->chain.head, 0) < 0)
 			return -EINVAL;
@@ -331,6 +341,64 @@ static int vnet_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return qi == VNET_RXQ ? vnet_rx(n, q) : vnet_tx(n, q);
 }
 
+/* Device-specific feature bits, virtio 1.2 §6: 0 to 23 (the rest are the core's). */
+#define VNET_DEVICE_FEATURES 0xffffffULL
+
+static int vnet_save(void *dev, struct snap_out *out)
+{
+	struct vnet *n = dev;
+
+	snap_put_u64(out, n->features);
+	snap_put_u8(out, (uint8_t)n->rx_watched);
+	return 0;
+}
+
+static int vnet_load(void *dev, struct snap_in *in)
+{
+	struct vnet *n = dev;
+	uint64_t features = snap_get_u64(in);
+	uint8_t watched = snap_get_u8(in);
+
+	if (snap_in_error(in)) {
+		log_err("virtio-net %s: saved state truncated", n->ifname);
+		return -EINVAL;
+	}
+	if (features & VNET_DEVICE_FEATURES & ~vnet_offered(!n->no_offload)) {
+		log_err("virtio-net %s: saved state refused: features 0x%" PRIx64
+			" were never offered (offload=%s here)", n->ifname, features,
+			n->no_offload ? "off" : "on");
+		return snap_in_fail(in);
+	}
+	if (watched > 1) {
+		log_err("virtio-net %s: saved state refused: TAP watch flag %u", n->ifname, watched);
+		return snap_in_fail(in);
+	}
+	n->features = features;
+	vnet_tap_offload(n, vnet_tun_offloads(features));
+	vnet_watch(n, watched);
+	return 0;
+}
+
+static unsigned vnet_stats(void *dev, struct dev_stat *out, unsigned max)
+{
+	struct vnet *n = dev;
+	unsigned k = 0;
+
+	k = virtio_stat_put(out, k, max, "rx_packets", virtio_stat_get(&n->rx_packets));
+	k = virtio_stat_put(out, k, max, "rx_bytes", virtio_stat_get(&n->rx_bytes));
+	k = virtio_stat_put(out, k, max, "rx_errors", virtio_stat_get(&n->rx_errors));
+	k = virtio_stat_put(out, k, max, "tx_packets", virtio_stat_get(&n->tx_packets));
+	k = virtio_stat_put(out, k, max, "tx_bytes", virtio_stat_get(&n->tx_bytes));
+	k = virtio_stat_put(out, k, max, "tx_errors", virtio_stat_get(&n->tx_errors));
+	return k;
+}
+
+static void vnet_destroy(void *dev)
+{
+	vnet_close(dev);
+	free(dev);
+}
+
 const struct virtio_dev_ops vnet_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -342,6 +410,10 @@ const struct virtio_dev_ops vnet_ops = {
 	.queue_notify = vnet_queue_notify,
 	.reset = vnet_reset,
 	.driver_ok = vnet_driver_ok,
+	.save = vnet_save,
+	.load = vnet_load,
+	.stats = vnet_stats,
+	.destroy = vnet_destroy,
 };
 
 int vnet_parse_opts(char *s, struct vnet_opts *o)
@@ -350,10 +422,12 @@ int vnet_parse_opts(char *s, struct vnet_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "tap=", 4) && !o->tap) {
-			o->tap = tok + 4;
-			if (!*o->tap || strlen(o->tap) >= IFNAMSIZ || strchr(o->tap, '/'))
+		if (!strncmp(tok, "tap=", 4) && !o->tap[0]) {
+			const char *name = tok + 4;
+
+			if (!*name || strlen(name) >= IFNAMSIZ || strchr(name, '/'))
 				return -EINVAL;
+			strcpy(o->tap, name);
 		} else if (!strncmp(tok, "mac=", 4) && !o->has_mac) {
 			if (config_parse_mac(tok + 4, o->mac))
 				return -EINVAL;
@@ -364,7 +438,7 @@ int vnet_parse_opts(char *s, struct vnet_opts *o)
 			return -EINVAL;
 		}
 	}
-	return o->tap ? 0 : -EINVAL;
+	return o->tap[0] ? 0 : -EINVAL;
 }
 
 /* 52:54:00 (the prefix QEMU uses; 0x52 is locally administered, unicast) + FNV-1a of the name. */
@@ -455,7 +529,29 @@ int vnet_open(struct vnet *n, const struct vnet_env *env, const struct vnet_opts
 
 void vnet_close(struct vnet *n)
 {
+	/* An I/O loop already destroyed (epfd -1) forgot the fd with its epoll set. */
+	if (n->rx_watched && n->loop && n->loop->epfd >= 0)
+		ioloop_remove(n->loop, &n->rx_h);
+	n->rx_watched = 0;
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	n->tap_fd = -1;
+}
+
+int vnet_create(const struct vnet_env *env, const struct vnet_opts *o, struct vnet **out)
+{
+	struct vnet *n = malloc(sizeof(*n));
+	int ret;
+
+	if (!n) {
+		log_err("--net tap=%s: out of memory", o->tap);
+		return -ENOMEM;
+	}
+	ret = vnet_open(n, env, o);
+	if (ret) {
+		free(n);
+		return ret;
+	}
+	*out = n;
+	return 0;
 }

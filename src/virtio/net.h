@@ -19,8 +19,16 @@
  * takes the transport's lock and calls queue_notify(receiveq).
  *
  * Threads: everything runs on the VM's I/O thread (queue_notify under the
- * transport mutex; the TAP handler only toggles its epoll watch and calls
- * rx_kick); config reads on vCPU threads under the transport mutex.
+ * core's mutex; the TAP handler only toggles its epoll watch and calls
+ * rx_kick); config reads and driver_ok on vCPU threads under that mutex;
+ * save/load with both idle; stats on any thread (relaxed counters).
+ *
+ * Saved state (save/load): u64 the features the driver accepted (what the
+ * TAP's offloads follow), u8 whether the TAP is watched (0: the receive
+ * ring was found empty and frames wait for the driver's next RX notify).
+ * load refuses device feature bits never offered and a watch flag other
+ * than 0/1, and re-applies both to the TAP it has now. The MAC and the
+ * TAP name are configuration (struct vnet_opts), not state.
  *
  * Frames are never dropped for want of receive buffers: when the ring is
  * empty they stay queued in the TAP and the TAP fd is taken out of the
@@ -45,7 +53,7 @@
 #define VNET_HDR_SIZE 12
 
 struct vnet_opts {
-	const char *tap;             /* interface name, shorter than IFNAMSIZ */
+	char tap[IFNAMSIZ];          /* interface name */
 	uint8_t mac[VNET_MAC_LEN];
 	int has_mac;                 /* 0: derived from the TAP name (vnet_open) */
 	int no_offload;              /* offload=off: offer MAC and STATUS only */
@@ -75,7 +83,9 @@ struct vnet {
 	uint64_t features;               /* accepted by the driver (0 until DRIVER_OK) */
 	struct virtq_chain chain;        /* the chain being served */
 	struct iovec iov[VIRTQ_MAX_CHAIN + 1]; /* + the RX header bounce */
+	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_errors, tx_errors;
+	uint64_t logged;                 /* TAP trouble logged (virtio_log_ratelimit) */
 };
 
 extern const struct virtio_dev_ops vnet_ops;
@@ -97,7 +107,7 @@ int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f);
 
 /*
  * Parse "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,offload=on|off]"; 0 or -EINVAL. s is modified in
- * place and o->tap points into it. The MAC must be unicast and nonzero.
+ * place; the name is copied into o->tap. The MAC must be unicast and nonzero.
  */
 int vnet_parse_opts(char *s, struct vnet_opts *o);
 
@@ -108,6 +118,9 @@ int vnet_parse_opts(char *s, struct vnet_opts *o);
  * runs, locally administered, unicast. 0 or -errno, logged.
  */
 int vnet_open(struct vnet *n, const struct vnet_env *env, const struct vnet_opts *o);
+/* Stop watching the TAP (while the loop still exists) and close it. */
 void vnet_close(struct vnet *n);
+/* A heap device as vnet_open makes it, for vnet_ops (whose destroy closes and frees it). */
+int vnet_create(const struct vnet_env *env, const struct vnet_opts *o, struct vnet **out);
 
 #endif

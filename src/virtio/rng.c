@@ -1,9 +1,10 @@
 /*
- * rng.c: virtio-rng (see rng.h).
+ * rng.c: virtio-rng (see rng.h for what it owns and its threads).
  */
 #include "rng.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -31,14 +32,15 @@ static int vrng_fill(struct vrng *r, struct virtq *q)
 		if (got <= 0) {
 			if (got < 0 && errno == EINTR)
 				continue;
-			log_warn("virtio-rng: getrandom: %s", strerror(errno));
+			if (virtio_log_ratelimit(&r->logged))
+				log_warn("virtio-rng: getrandom: %s", strerror(errno));
 			break;
 		}
 		if (virtq_chain_write(q, &r->chain, done, buf, (size_t)got) < 0)
 			break;
 		done += (uint32_t)got;
 	}
-	r->bytes += done;
+	virtio_stat_add(&r->bytes, done);
 	return (int)done;
 }
 
@@ -58,6 +60,13 @@ static int vrng_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return ret < 0 ? ret : n;
 }
 
+static unsigned vrng_stats(void *dev, struct dev_stat *out, unsigned max)
+{
+	struct vrng *r = dev;
+
+	return virtio_stat_put(out, 0, max, "bytes", virtio_stat_get(&r->bytes));
+}
+
 const struct virtio_dev_ops vrng_ops = {
 	.name = "virtio-rng",
 	.device_id = VIRTIO_ID_RNG,
@@ -68,9 +77,27 @@ const struct virtio_dev_ops vrng_ops = {
 	.config_write = virtio_config_readonly_write,
 	.queue_notify = vrng_queue_notify,
 	.reset = virtio_reset_none,
+	.driver_ok = virtio_driver_ok_none,
+	.save = virtio_save_none, /* nothing beyond the queue: rng.h */
+	.load = virtio_load_none,
+	.stats = vrng_stats,
+	.destroy = free,
 };
 
 void vrng_init(struct vrng *r)
 {
 	memset(r, 0, sizeof(*r));
+}
+
+int vrng_create(struct vrng **out)
+{
+	struct vrng *r = malloc(sizeof(*r));
+
+	if (!r) {
+		log_err("virtio-rng: out of memory");
+		return -ENOMEM;
+	}
+	vrng_init(r);
+	*out = r;
+	return 0;
 }

@@ -462,7 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz.img_len = sizeof(fz.snap);
 	memcpy(fz.ram + fz.img_off, in.p, fz.img_len);
 
-	/* Two regions, as gmem_init_x86 lays them out, but over our memory. */
+	/* Two regions, as x86_mem_init lays them out, but over our memory. */
 	FUZZ_SETUP(gmem_init_flat(&fz.m, fz.ram, fz.base, RAM_SIZE) == 0);
 	fz.m.region[1] = (struct gmem_region){ fz.base + HIGH_OFF, HIGH_SIZE, fz.high };
 	fz.m.nr_regions = 2;

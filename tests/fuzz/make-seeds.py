@@ -277,6 +277,147 @@ def virtq_seeds():
     return s
 
 
+# ---- blk: header + guest RAM image of one request queue (see fuzz_blk.c) ---
+
+BLK_GPA = 0x10000000
+BK_EVENT_IDX, BK_INDIRECT, BK_RO, BK_TWICE = 1, 2, 4, 8
+T_IN, T_OUT, T_FLUSH, T_GET_ID = 0, 1, 4, 8
+
+
+class BlkQueue:
+    """A virtio-blk request queue (virtio 1.2 §2.7, §5.2.6) laid out from RAM offset 0."""
+
+    def __init__(self, num_log2=3, flags=0, avail=0x80, used=0xA0, size=0x1000):
+        self.num = 1 << num_log2
+        self.num_log2, self.flags, self.avail, self.used = num_log2, flags, avail, used
+        self.img = bytearray(size)
+        self.next_desc = 0
+        self.idx = 0
+
+    def put(self, off, data):
+        assert 0 <= off and off + len(data) <= len(self.img)
+        self.img[off:off + len(data)] = data
+
+    def desc(self, i, off, length, flags=0, nxt=0, table=0):
+        self.put(table + 16 * i, u64(BLK_GPA + off) + u32(length) + u16(flags) + u16(nxt))
+
+    def chain(self, bufs, offer=True):
+        """bufs: (offset, length, device-writable); consecutive descriptors; returns the head."""
+        head = self.next_desc
+        for k, (off, length, w) in enumerate(bufs):
+            i = (head + k) % self.num
+            more = k + 1 < len(bufs)
+            self.desc(i, off, length, (F_NEXT if more else 0) | (F_WRITE if w else 0),
+                      (i + 1) % self.num if more else 0)
+        self.next_desc = (head + len(bufs)) % self.num
+        if offer:
+            self.offer(head)
+        return head
+
+    def offer(self, head):
+        self.put(self.avail + 4 + 2 * (self.idx % self.num), u16(head))
+        self.idx += 1
+        self.put(self.avail + 2, u16(self.idx))
+
+    def req(self, at, rtype, sector=0):
+        self.put(at, u32(rtype) + u32(0) + u64(sector))
+
+    def input(self):
+        hdr = bytes([self.num_log2, self.flags]) + u16(self.avail) + u16(self.used) + u16(0)
+        return hdr + bytes(self.img).rstrip(b"\0")
+
+
+def blk_seeds():
+    s = {}
+
+    q = BlkQueue(flags=BK_TWICE)
+    q.req(0x100, T_OUT, 2)
+    q.put(0x200, bytes((i * 5 + 1) & 0xFF for i in range(512)))
+    q.chain([(0x100, 16, 0), (0x200, 512, 0), (0x400, 1, 1)])
+    q.req(0x110, T_IN, 2)
+    q.chain([(0x110, 16, 0), (0x600, 512, 1), (0x800, 1, 1)])
+    s["out-then-in"] = q.input()
+
+    q = BlkQueue()
+    q.req(0x100, T_FLUSH)
+    q.chain([(0x100, 16, 0), (0x400, 1, 1)])
+    q.req(0x110, T_GET_ID)
+    q.chain([(0x110, 16, 0), (0x600, 20, 1), (0x620, 1, 1)])
+    q.req(0x120, T_GET_ID)
+    q.chain([(0x120, 16, 0), (0x640, 5, 1)])  # short: serial cut to 4 bytes + status
+    s["flush-get-id"] = q.input()
+
+    # IN through an indirect table, data split over two buffers.
+    q = BlkQueue(flags=BK_INDIRECT)
+    q.req(0x100, T_IN, 5)
+    t = 0x300
+    q.desc(0, 0x100, 16, F_NEXT, 1, table=t)
+    q.desc(1, 0x400, 256, F_WRITE | F_NEXT, 2, table=t)
+    q.desc(2, 0x600, 256, F_WRITE | F_NEXT, 3, table=t)
+    q.desc(3, 0x800, 1, F_WRITE, table=t)
+    q.desc(0, t, 64, F_INDIRECT)
+    q.next_desc = 1
+    q.offer(0)
+    s["indirect-in"] = q.input()
+
+    # EVENT_IDX: used_event asks for an interrupt after the first chain; wraps at num 2.
+    q = BlkQueue(num_log2=1, flags=BK_EVENT_IDX | BK_TWICE, avail=0x20, used=0x40)
+    q.req(0x100, T_IN, 63)
+    q.chain([(0x100, 16, 0), (0x200, 513, 1)])  # data and status share the last buffer
+    q.put(0x20 + 4 + 2 * 2, u16(0))
+    s["event-idx-last-sector"] = q.input()
+
+    q = BlkQueue(flags=BK_RO)
+    q.req(0x100, T_OUT, 0)
+    q.chain([(0x100, 16, 0), (0x200, 512, 0), (0x400, 1, 1)])
+    s["read-only-out"] = q.input()
+
+    # Malformed requests: the device answers IOERR/UNSUPP and goes on.
+    q = BlkQueue()
+    q.req(0x100, T_OUT, 63)  # 1024 bytes at the last sector: past capacity
+    q.chain([(0x100, 16, 0), (0x200, 1024, 0), (0x700, 1, 1)])
+    q.req(0x110, T_IN, 0)    # 100 bytes: not whole sectors
+    q.chain([(0x110, 16, 0), (0x800, 100, 1), (0x880, 1, 1)])
+    q.req(0x120, 99)         # unknown type
+    q.chain([(0x120, 16, 0), (0x900, 1, 1)])
+    q.chain([(0x130, 8, 0), (0x908, 1, 1)])  # header too short
+    s["bad-requests"] = q.input()
+
+    q = BlkQueue(num_log2=4)
+    q.req(0x100, T_IN)
+    q.chain([(0x100, 16, 0), (0x200, 512, 0)])  # no writable byte for a status
+    q.req(0x110, T_OUT)
+    q.chain([(0x110, 16, 0), (0x400, 1, 1), (0x200, 512, 0)])  # readable after writable
+    s["no-status-then-misordered"] = q.input()
+
+    # Broken rings: the queue needs a reset, a second notify answers -EIO.
+    q = BlkQueue(flags=BK_TWICE)
+    q.desc(0, 0x100, 16, F_NEXT, 0)  # a loop
+    q.offer(0)
+    s["loop"] = q.input()
+
+    q = BlkQueue(flags=BK_TWICE)
+    q.offer(9)  # head outside an 8-entry table
+    s["head-out-of-range"] = q.input()
+
+    q = BlkQueue()
+    q.req(0x100, T_IN)
+    q.chain([(0x100, 16, 0), (0x200, 512, 1), (0x400, 1, 1)])
+    q.put(q.avail + 2, u16(20))  # avail idx 20 ahead of an 8-entry ring
+    s["avail-too-far"] = q.input()
+
+    q = BlkQueue()
+    q.req(0x100, T_IN)
+    q.chain([(0x100, 16, 0), (0xFF00, 512, 1), (0x400, 1, 1)])  # runs past the end of RAM
+    s["buffer-outside-ram"] = q.input()
+
+    q = BlkQueue()
+    q.desc(0, 0x300, 32, F_INDIRECT)  # INDIRECT_DESC not negotiated
+    q.offer(0)
+    s["indirect-not-negotiated"] = q.input()
+    return s
+
+
 # ---- uart: a stream of port accesses and host input (see fuzz_uart.c) -------
 
 RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR = range(8)
@@ -372,8 +513,10 @@ def write_all(root):
     write_tree(os.path.join(root, "corpus"),
                (("boot", {**boot_seeds(), **regress(boot_crashers())}),
                 ("virtq", virtq_seeds()),
-                ("uart", {**uart_seeds(), **regress(uart_crashers())})))
-    write_tree(os.path.join(root, "crashers"), (("boot", {}), ("virtq", {}), ("uart", {})))
+                ("uart", {**uart_seeds(), **regress(uart_crashers())}),
+                ("blk", blk_seeds())))
+    write_tree(os.path.join(root, "crashers"),
+               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {})))
 
 
 def same_tree(a, b):

@@ -264,7 +264,16 @@ if start_vm -k $G/ticker.elf --mem 4M; then
 	api GET /vm/config ; want vm-config-running 200 'ticker\.elf' || e=1
 	api GET /stats ; want stats-running 200 '^\{' || e=1
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/body" 2>/dev/null || { echo "     /stats is not JSON"; e=1; }
-	[ $e = 0 ] && ok "api-running-gets (machine-config, vm/config, stats)" || bad api-running-gets "see above"
+	# Every device's counters, from the VM's device list: [{name, kind, counters: {key: n}}].
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ds = d["device_stats"]
+assert d["vcpus"] and d["devices"] and isinstance(d["virtio"], list)
+assert ds and all(set(x) == {"name", "kind", "counters"} and isinstance(x["counters"], dict) and
+                  all(isinstance(v, int) for v in x["counters"].values()) for x in ds)' "$T/body" 2>/dev/null ||
+		{ echo "     /stats lacks vcpus, devices, virtio or a well-formed device_stats"; e=1; }
+	[ $e = 0 ] && ok "api-running-gets (machine-config, vm/config, stats with device_stats)" || bad api-running-gets "see above"
 
 	kill -TERM "$pid"
 	wait_exit 10

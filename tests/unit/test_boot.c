@@ -859,13 +859,13 @@ TEST(bzimage_x86_layout)
 	struct gmem m;
 	const uint8_t *zp;
 
-	CHECK_EQ(gmem_init_x86(&m, 3584 * MiB), 0);
+	CHECK_EQ(x86_mem_init(&m, 3584 * MiB), 0);
 	if (m.nr_regions != 2)
 		goto out;
 	CHECK_EQ(load(t_, &m, &img, &info), 0);
 	zp = gp(&m, ZP, 0x1000);
 	CHECK_EQ(zp[ZP_E820_ENTRIES], 5);
-	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 3 * 20 + 8), GMEM_X86_HOLE_START - BOOT_HIGH_START);
+	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 3 * 20 + 8), X86_HOLE_START - BOOT_HIGH_START);
 	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 4 * 20), GMEM_4G);
 	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 4 * 20 + 8), 512 * MiB);
 	CHECK_EQ(le32_get(zp + ZP_E820_TABLE + 4 * 20 + 16), E820_RAM);
@@ -1369,7 +1369,7 @@ TEST(elf_entry_above_4g)
 					 U32(0x00000040), U32(1) }; /* 0x100000040 */
 	struct gmem m;
 
-	CHECK_EQ(gmem_init_x86(&m, 3584 * MiB), 0);
+	CHECK_EQ(x86_mem_init(&m, 3584 * MiB), 0);
 	if (m.nr_regions != 2)
 		goto out;
 	for (int pvh = 0; pvh < 2; pvh++) {
@@ -1484,12 +1484,12 @@ TEST(e820_layouts)
 	ram_free(&r);
 
 	/* x86 layout, 3.5 GiB: RAM up to the hole, then 512 MiB from 4 GiB. */
-	CHECK_EQ(gmem_init_x86(&m, 3584 * MiB), 0);
+	CHECK_EQ(x86_mem_init(&m, 3584 * MiB), 0);
 	n = boot_e820(&m, e, E820_MAX);
 	CHECK_EQ(n, 5);
 	if (n == 5) {
 		CHECK_EQ(e[3].addr, BOOT_HIGH_START);
-		CHECK_EQ(e[3].size, GMEM_X86_HOLE_START - BOOT_HIGH_START);
+		CHECK_EQ(e[3].size, X86_HOLE_START - BOOT_HIGH_START);
 		CHECK_EQ(e[3].type, E820_RAM);
 		CHECK_EQ(e[4].addr, GMEM_4G);
 		CHECK_EQ(e[4].size, 512 * MiB);
@@ -1510,7 +1510,7 @@ TEST(e820_layouts)
 	gmem_free(&m);
 
 	/* Exactly 3 GiB: nothing above 4 GiB. */
-	CHECK_EQ(gmem_init_x86(&m, GMEM_X86_HOLE_START), 0);
+	CHECK_EQ(x86_mem_init(&m, X86_HOLE_START), 0);
 	CHECK_EQ(boot_e820(&m, e, E820_MAX), 4);
 	gmem_free(&m);
 }

@@ -6,7 +6,7 @@
  * whatever the map order, bus_find (exact containment, straddling, the top
  * of the address space) and bus_access (offsets handed to handlers, the
  * returned index, device errors passed up, -ENOENT when unclaimed), plus
- * the shared bus_nop_* stubs. The fake device records every call.
+ * the shared dev_nop_* stubs. The fake device records every call.
  * Single-threaded.
  */
 #include <errno.h>
@@ -49,14 +49,14 @@ static int rec_write(void *dev, uint64_t off, const void *data, unsigned len)
 	return d->fail;
 }
 
-static const struct bus_dev_ops rec_ops = {
+static const struct dev_ops rec_ops = {
 	.kind = "recorder",
 	.read = rec_read,
 	.write = rec_write,
 };
 
-static const struct bus_dev_ops no_read_ops = { .kind = "broken", .write = rec_write };
-static const struct bus_dev_ops no_write_ops = { .kind = "broken", .read = rec_read };
+static const struct dev_ops no_read_ops = { .kind = "broken", .write = rec_write };
+static const struct dev_ops no_write_ops = { .kind = "broken", .read = rec_read };
 
 static int sorted(const struct bus *b)
 {
@@ -310,15 +310,15 @@ TEST(nop_stubs)
 	struct bus b;
 
 	memset(buf, 0x12, sizeof(buf));
-	CHECK_EQ(bus_nop_read(NULL, 0, buf, 4), 0);
+	CHECK_EQ(dev_nop_read(NULL, 0, buf, 4), 0);
 	CHECK_EQ(buf[0], 0xff);
 	CHECK_EQ(buf[3], 0xff);
 	CHECK_EQ(buf[4], 0x12); /* only len bytes */
-	CHECK_EQ(bus_nop_write(NULL, 0, buf, 4), 0);
+	CHECK_EQ(dev_nop_write(NULL, 0, buf, 4), 0);
 
 	{
-		static const struct bus_dev_ops nop_ops = {
-			.kind = "nop", .read = bus_nop_read, .write = bus_nop_write,
+		static const struct dev_ops nop_ops = {
+			.kind = "nop", .read = dev_nop_read, .write = dev_nop_write,
 		};
 
 		bus_init(&b, "pio");

@@ -1,6 +1,6 @@
 /*
- * test_cli_state.c: unit tests for the CLI's pure parts (src/api/state*.c,
- * src/api/cli_console.c's escape filter): VM names, the limits file (good,
+ * test_cli_state.c: unit tests for the CLI's pure parts (src/cli/state*.c,
+ * src/cli/cli_console.c's escape filter): VM names, the limits file (good,
  * bad line, unknown key, bad values), limit decisions, duration and size
  * formatting, TTL left, meta/state parsing and stale detection, including
  * against this process's own /proc entry. Single-threaded.
@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/cli_impl.h"
-#include "api/state.h"
+#include "cli/cli_impl.h"
+#include "cli/state.h"
 #include "test.h"
 
 #define MiB (1ULL << 20)

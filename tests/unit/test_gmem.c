@@ -4,7 +4,8 @@
  * Covers gmem_init_flat (argument checks, a region at a nonzero gpa),
  * gmem_ptr at every edge of a region (inside, exact end, straddling, below
  * the base, wrapping 2^64, empty ranges), gmem_read/gmem_write refusing
- * anything that is not wholly RAM without touching memory, gmem_init_x86
+ * anything that is not wholly RAM without touching memory, x86_mem_init
+ * (arch/x86/boot.c, over gmem_add_anon)
  * (argument checks, sizes below, at and above the 3 GiB hole; MAP_NORESERVE
  * makes multi-GiB mappings cheap as long as nothing touches them) and
  * gmem_low_end. Single-threaded.
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "arch/x86/boot.h"
 #include "gmem.h"
 #include "test.h"
 
@@ -183,7 +185,7 @@ TEST(init_x86_refused)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		memset(&m, 0xff, sizeof(m));
-		CHECK_EQ(gmem_init_x86(&m, sizes[i]), -EINVAL);
+		CHECK_EQ(x86_mem_init(&m, sizes[i]), -EINVAL);
 		CHECK_EQ(m.nr_regions, 0);
 		CHECK_EQ(m.ram_size, 0);
 	}
@@ -197,7 +199,7 @@ TEST(init_x86_small)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint8_t *p;
 
-		CHECK_EQ(gmem_init_x86(&m, sizes[i]), 0);
+		CHECK_EQ(x86_mem_init(&m, sizes[i]), 0);
 		CHECK_EQ(m.nr_regions, 1);
 		CHECK_EQ(m.region[0].gpa, 0);
 		CHECK_EQ(m.region[0].size, sizes[i]);
@@ -226,12 +228,12 @@ TEST(init_x86_small)
 
 TEST(init_x86_hole)
 {
-	const uint64_t hole = GMEM_X86_HOLE_START;
+	const uint64_t hole = X86_HOLE_START;
 	struct gmem m;
 	uint8_t *p;
 
 	/* Exactly up to the hole: still one region. */
-	CHECK_EQ(gmem_init_x86(&m, hole), 0);
+	CHECK_EQ(x86_mem_init(&m, hole), 0);
 	CHECK_EQ(m.nr_regions, 1);
 	CHECK_EQ(m.region[0].size, hole);
 	CHECK_EQ(gmem_low_end(&m), hole);
@@ -240,7 +242,7 @@ TEST(init_x86_hole)
 	gmem_free(&m);
 
 	/* One page past the hole: that page moves to 4 GiB. */
-	CHECK_EQ(gmem_init_x86(&m, hole + 0x1000), 0);
+	CHECK_EQ(x86_mem_init(&m, hole + 0x1000), 0);
 	CHECK_EQ(m.nr_regions, 2);
 	CHECK_EQ(m.region[1].gpa, GMEM_4G);
 	CHECK_EQ(m.region[1].size, 0x1000);
@@ -249,7 +251,7 @@ TEST(init_x86_hole)
 	gmem_free(&m);
 
 	/* 3.5 GiB: 3 GiB low, 512 MiB from 4 GiB. */
-	CHECK_EQ(gmem_init_x86(&m, 3584ULL << 20), 0);
+	CHECK_EQ(x86_mem_init(&m, 3584ULL << 20), 0);
 	CHECK_EQ(m.nr_regions, 2);
 	CHECK_EQ(m.region[0].gpa, 0);
 	CHECK_EQ(m.region[0].size, hole);
@@ -294,7 +296,7 @@ TEST(init_x86_host_refuses)
 	struct gmem m;
 	int ret;
 
-	ret = gmem_init_x86(&m, 1ULL << 62); /* far beyond any user address space */
+	ret = x86_mem_init(&m, 1ULL << 62); /* far beyond any user address space */
 	CHECK_EQ(ret, -ENOMEM);
 	CHECK_EQ(m.nr_regions, 0);
 	CHECK_EQ(m.ram_size, 0);
@@ -316,5 +318,38 @@ TEST(low_end)
 	CHECK_EQ(gmem_low_end(&m), 0);
 }
 
-TEST_MAIN(T(init_flat), T(ptr_edges), T(read_write), T(init_x86_refused), T(init_x86_small),
+/* gmem_add_anon: the generic region mapper arch layouts build on. */
+TEST(add_anon)
+{
+	struct gmem m;
+
+	gmem_init(&m);
+	CHECK_EQ(gmem_add_anon(&m, 0, 0), -EINVAL);          /* empty */
+	CHECK_EQ(gmem_add_anon(&m, 0, 0x1800), -EINVAL);     /* not page-sized */
+	CHECK_EQ(gmem_add_anon(&m, 0x800, 0x1000), -EINVAL); /* not page-aligned */
+	CHECK_EQ(gmem_add_anon(&m, UINT64_MAX & ~0xfffULL, 0x2000), -EINVAL); /* wraps */
+	CHECK_EQ(gmem_add_anon(&m, 0x10000, 0x4000), 0);
+	CHECK_EQ(gmem_add_anon(&m, 0x12000, 0x4000), -EINVAL); /* overlaps the first */
+	CHECK_EQ(gmem_add_anon(&m, 0xf000, 0x2000), -EINVAL);  /* overlaps its start */
+	CHECK_EQ(gmem_add_anon(&m, 0x14000, 0x1000), 0);       /* adjacent is fine */
+	CHECK_EQ(m.nr_regions, 2);
+	CHECK_EQ(m.ram_size, 0x5000);
+	CHECK(gmem_ptr(&m, 0x13fff, 2) == NULL); /* two regions, not one range */
+	CHECK(gmem_ptr(&m, 0x14000, 0x1000) != NULL);
+	for (unsigned i = m.nr_regions; i < GMEM_MAX_REGIONS; i++)
+		CHECK_EQ(gmem_add_anon(&m, 0x100000 * (i + 1), 0x1000), 0);
+	CHECK_EQ(gmem_add_anon(&m, 0x10000000, 0x1000), -EINVAL); /* table full */
+	gmem_free(&m);
+	CHECK_EQ(m.nr_regions, 0);
+
+	/* Caller-owned memory (gmem_init_flat) is not gmem's to extend. */
+	{
+		uint8_t buf[64];
+
+		CHECK_EQ(gmem_init_flat(&m, buf, 0, sizeof(buf)), 0);
+		CHECK_EQ(gmem_add_anon(&m, 0x1000, 0x1000), -EINVAL);
+	}
+}
+
+TEST_MAIN(T(add_anon), T(init_flat), T(ptr_edges), T(read_write), T(init_x86_refused), T(init_x86_small),
 	  T(init_x86_hole), T(init_x86_host_refuses), T(low_end))

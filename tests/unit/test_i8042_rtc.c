@@ -2,13 +2,17 @@
  * test_i8042_rtc.c: unit tests for src/devices/i8042.c (keyboard controller
  * subset) and src/devices/rtc.c (MC146818 CMOS clock subset).
  *
- * Both are mapped on a PIO bus at their PC ports, as vm.c maps them, and
- * driven through bus_access. i8042: the reset pulse (0xfe) calls the reset
- * callback exactly once, command byte read/write (0x20/0x60) through port
- * 0x60, self-test (0xaa), the status OBF bit, unknown commands and stray
- * data. RTC: the index port masks the NMI bit, status registers A-D,
- * BCD 24-hour time that matches the host clock, nvram store/read-back and
- * ignored clock writes. Single-threaded.
+ * Both are mapped on a PIO bus at their PC ports, as the PC platform maps
+ * them (the i8042 as one range of I8042_NR_PORTS from 0x60, so port 0x64 is
+ * offset 4), and driven through bus_access. i8042: the reset pulse (0xfe)
+ * calls the reset callback exactly once and with the device unlocked,
+ * command byte read/write (0x20/0x60) through port 0x60, self-test (0xaa),
+ * the status OBF bit, unknown commands and stray data, ports 0x61-0x63 and
+ * wide accesses reading all ones without side effects, reset and stats.
+ * RTC: the index port masks the NMI bit, status registers A-D, BCD 24-hour
+ * time that matches the host clock, nvram store/read-back, ignored clock
+ * writes and reset. Both ops tables complete. Save/load are in
+ * test_devstate.c. Single-threaded.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "dev.h"
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "test.h"
@@ -27,10 +32,27 @@
 
 /* ---- i8042 ----------------------------------------------------------- */
 
+struct irq_rec {
+	unsigned rises;
+	int level;
+};
+
+static int irq_rec_set(void *ctx, unsigned gsi, int level)
+{
+	struct irq_rec *r = ctx;
+
+	if (gsi == I8042_IRQ && level && !r->level)
+		r->rises++;
+	r->level = level;
+	return 0;
+}
+
 struct kbd_fx {
-	struct i8042 k;
+	struct i8042 *k;
 	struct bus bus;
+	struct irq_rec irq;
 	unsigned resets;
+	unsigned unlocked; /* resets seen with the device mutex free */
 	void *reset_ctx_seen;
 };
 
@@ -40,24 +62,33 @@ static void on_reset(void *ctx)
 
 	f->resets++;
 	f->reset_ctx_seen = ctx;
+	/* i8042.h: the callback stops vCPUs, so it must run with the lock released. */
+	if (pthread_mutex_trylock(&f->k->lock) == 0) {
+		f->unlocked++;
+		pthread_mutex_unlock(&f->k->lock);
+	}
 }
 
+/* A controller on its one range 0x60-0x64, IRQ 1 into f->irq. */
 static struct kbd_fx *kbd_new(void)
 {
 	struct kbd_fx *f = calloc(1, sizeof(*f));
+	struct irq_line line;
 
-	if (!f || i8042_init(&f->k, on_reset, f))
+	if (!f)
+		abort();
+	line = (struct irq_line){ .set = irq_rec_set, .ctx = &f->irq, .gsi = I8042_IRQ };
+	if (i8042_new(&line, on_reset, f, &f->k))
 		abort();
 	bus_init(&f->bus, "pio");
-	if (bus_map(&f->bus, I8042_DATA_PORT, 1, &i8042_ops, &f->k, "i8042-data") ||
-	    bus_map(&f->bus, I8042_COMMAND_PORT, 1, &i8042_command_ops, &f->k, "i8042-cmd"))
+	if (bus_map(&f->bus, I8042_DATA_PORT, I8042_NR_PORTS, &i8042_ops, f->k, "i8042"))
 		abort();
 	return f;
 }
 
 static void kbd_free(struct kbd_fx *f)
 {
-	i8042_destroy(&f->k);
+	i8042_ops.destroy(f->k);
 	free(f);
 }
 
@@ -93,6 +124,7 @@ TEST(kbd_reset_pulse)
 
 	kout(f, I8042_COMMAND_PORT, 0xfe);
 	CHECK_EQ(f->resets, 1);
+	CHECK_EQ(f->unlocked, 1);
 	CHECK(f->reset_ctx_seen == f);
 	/* Nothing else is a reset: not other commands, not data bytes. */
 	kout(f, I8042_DATA_PORT, 0xfe);
@@ -102,16 +134,17 @@ TEST(kbd_reset_pulse)
 	CHECK_EQ(f->resets, 1);
 	kout(f, I8042_COMMAND_PORT, 0xfe);
 	CHECK_EQ(f->resets, 2);
+	CHECK_EQ(f->unlocked, 2);
 	kbd_free(f);
 
-	/* Without a callback a reset pulse is harmless. */
+	/* Without a callback (or a line) a reset pulse is harmless. */
 	{
-		struct i8042 k;
+		struct i8042 *k = NULL;
 		uint8_t cmd = 0xfe;
 
-		CHECK_EQ(i8042_init(&k, NULL, NULL), 0);
-		CHECK_EQ(i8042_command_ops.write(&k, 0, &cmd, 1), 0);
-		i8042_destroy(&k);
+		CHECK_EQ(i8042_new(NULL, NULL, NULL, &k), 0);
+		CHECK_EQ(i8042_ops.write(k, I8042_COMMAND_PORT - I8042_DATA_PORT, &cmd, 1), 0);
+		i8042_ops.destroy(k);
 	}
 }
 
@@ -186,36 +219,18 @@ TEST(kbd_probe_answers)
 	kbd_free(f);
 }
 
-struct irq_rec {
-	unsigned rises;
-	int level;
-};
-
-static int irq_rec_set(void *ctx, unsigned gsi, int level)
-{
-	struct irq_rec *r = ctx;
-
-	if (gsi == I8042_IRQ && level && !r->level)
-		r->rises++;
-	r->level = level;
-	return 0;
-}
-
 /* The keyboard ACKs, identifies and resets, raising IRQ 1 per byte made ready. */
 TEST(kbd_keyboard_replies_and_irq)
 {
 	struct kbd_fx *f = kbd_new();
-	struct irq_rec rec = { 0 };
-	struct irq_line line = { .set = irq_rec_set, .ctx = &rec, .gsi = I8042_IRQ };
 
-	i8042_connect_irq(&f->k, &line);
 	kout(f, I8042_DATA_PORT, 0xf2); /* identify */
-	CHECK_EQ(rec.rises, 1);
-	CHECK_EQ(rec.level, 0); /* edge: pulsed, not held */
+	CHECK_EQ(f->irq.rises, 1);
+	CHECK_EQ(f->irq.level, 0); /* edge: pulsed, not held */
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xab);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x83);
-	CHECK_EQ(rec.rises, 3); /* one more per byte still queued after a read */
+	CHECK_EQ(f->irq.rises, 3); /* one more per byte still queued after a read */
 	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
 	kout(f, I8042_DATA_PORT, 0xff); /* reset: ACK, then self-test passed */
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
@@ -225,9 +240,9 @@ TEST(kbd_keyboard_replies_and_irq)
 	/* With the keyboard interrupt off in the CTR, no IRQ. */
 	kout(f, I8042_COMMAND_PORT, 0x60);
 	kout(f, I8042_DATA_PORT, 0x44);
-	rec.rises = 0;
+	f->irq.rises = 0;
 	kout(f, I8042_DATA_PORT, 0xf4);
-	CHECK_EQ(rec.rises, 0);
+	CHECK_EQ(f->irq.rises, 0);
 	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
 	CHECK_EQ(f->resets, 0);
 	kbd_free(f);
@@ -244,31 +259,32 @@ TEST(kbd_output_port_reset)
 	kout(f, I8042_COMMAND_PORT, 0xd1);
 	kout(f, I8042_DATA_PORT, 0x02);
 	CHECK_EQ(f->resets, 1);
+	CHECK_EQ(f->unlocked, 1);
 	kbd_free(f);
 }
 
 /* ---- RTC -------------------------------------------------------------- */
 
 struct rtc_fx {
-	struct rtc r;
+	struct rtc *r;
 	struct bus bus;
 };
 
-static struct rtc_fx *rtc_new(void)
+static struct rtc_fx *rtc_fx_new(void)
 {
 	struct rtc_fx *f = calloc(1, sizeof(*f));
 
-	if (!f || rtc_init(&f->r))
+	if (!f || rtc_new(&f->r))
 		abort();
 	bus_init(&f->bus, "pio");
-	if (bus_map(&f->bus, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, &f->r, "rtc"))
+	if (bus_map(&f->bus, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, f->r, "rtc"))
 		abort();
 	return f;
 }
 
 static void rtc_free(struct rtc_fx *f)
 {
-	rtc_destroy(&f->r);
+	rtc_ops.destroy(f->r);
 	free(f);
 }
 
@@ -294,7 +310,7 @@ static int from_bcd(uint8_t v) { return (v >> 4) * 10 + (v & 0x0f); }
 
 TEST(rtc_index_port)
 {
-	struct rtc_fx *f = rtc_new();
+	struct rtc_fx *f = rtc_fx_new();
 	uint8_t v;
 
 	/* Bit 7 of port 0x70 is the NMI mask, not part of the index. */
@@ -313,7 +329,7 @@ TEST(rtc_index_port)
 
 TEST(rtc_status_registers)
 {
-	struct rtc_fx *f = rtc_new();
+	struct rtc_fx *f = rtc_fx_new();
 	uint8_t a = cmos_read(f, 0x0a), b = cmos_read(f, 0x0b);
 
 	CHECK_EQ(a & 0x80, 0);     /* UIP clear: a guest never waits */
@@ -334,7 +350,7 @@ TEST(rtc_status_registers)
 
 TEST(rtc_time_matches_host)
 {
-	struct rtc_fx *f = rtc_new();
+	struct rtc_fx *f = rtc_fx_new();
 	int ok = 0;
 
 	/* Retry if a second ticks between the reads (seconds read twice). */
@@ -376,7 +392,7 @@ TEST(rtc_time_matches_host)
 TEST(rtc_clock_writes_ignored)
 {
 	static const uint8_t clock_regs[] = { 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32 };
-	struct rtc_fx *f = rtc_new();
+	struct rtc_fx *f = rtc_fx_new();
 
 	for (size_t i = 0; i < sizeof(clock_regs); i++) {
 		uint8_t v;
@@ -394,7 +410,7 @@ TEST(rtc_clock_writes_ignored)
 
 TEST(rtc_nvram)
 {
-	struct rtc_fx *f = rtc_new();
+	struct rtc_fx *f = rtc_fx_new();
 
 	/* Every byte past the status registers, except the century, is plain RAM. */
 	for (unsigned i = 0x0e; i < 0x80; i++)
@@ -409,7 +425,7 @@ TEST(rtc_nvram)
 	}
 	/* Fresh nvram reads zero; a second device does not share it. */
 	{
-		struct rtc_fx *g = rtc_new();
+		struct rtc_fx *g = rtc_fx_new();
 
 		CHECK_EQ(cmos_read(g, 0x0e), 0);
 		CHECK_EQ(cmos_read(g, 0x7f), 0);
@@ -428,7 +444,7 @@ TEST(kbd_ctrl_alt_del)
 	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14 };
 	struct kbd_fx *f = kbd_new();
 
-	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0);
 	for (size_t i = 0; i < sizeof(set1); i++) {
 		CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
 		CHECK_EQ(kin(f, I8042_DATA_PORT), set1[i]);
@@ -437,14 +453,14 @@ TEST(kbd_ctrl_alt_del)
 
 	kout(f, I8042_COMMAND_PORT, 0x60);
 	kout(f, I8042_DATA_PORT, 0x05); /* no translation */
-	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0);
 	for (size_t i = 0; i < sizeof(set2); i++)
 		CHECK_EQ(kin(f, I8042_DATA_PORT), set2[i]);
 	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
 
 	/* Two sequences do not fit in the queue: the second is refused whole. */
-	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), 0);
-	CHECK_EQ(i8042_send_ctrl_alt_del(&f->k), -ENOSPC);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), -ENOSPC);
 	for (size_t i = 0; i < sizeof(set2); i++)
 		CHECK_EQ(kin(f, I8042_DATA_PORT), set2[i]);
 	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
@@ -452,6 +468,124 @@ TEST(kbd_ctrl_alt_del)
 	kbd_free(f);
 }
 
-TEST_MAIN(T(kbd_ctrl_alt_del), T(kbd_probe_answers), T(kbd_keyboard_replies_and_irq), T(kbd_output_port_reset), T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte), T(kbd_self_test),
-	  T(rtc_index_port), T(rtc_status_registers), T(rtc_time_matches_host),
-	  T(rtc_clock_writes_ignored), T(rtc_nvram))
+/*
+ * Ports 0x61-0x63 are inside the range but not the controller's, and each
+ * of 0x60/0x64 used to be a one-byte range: those and any wider access read
+ * all ones and do nothing, as unclaimed ports.
+ */
+TEST(kbd_unclaimed_ports)
+{
+	struct kbd_fx *f = kbd_new();
+	uint8_t buf[4];
+
+	kout(f, I8042_COMMAND_PORT, 0xaa); /* a byte waiting: reads must not take it */
+	for (uint16_t port = I8042_DATA_PORT + 1; port < I8042_COMMAND_PORT; port++) {
+		CHECK_EQ(kin(f, port), 0xff);
+		kout(f, port, 0xfe); /* not a reset, not a command */
+		kout(f, port, 0x60);
+	}
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(bus_access(&f->bus, I8042_DATA_PORT, buf, 2, 0), 0);
+	CHECK_EQ(buf[0], 0xff);
+	CHECK_EQ(buf[1], 0xff);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(bus_access(&f->bus, I8042_DATA_PORT + 1, buf, 4, 0), 0);
+	CHECK(buf[0] == 0xff && buf[1] == 0xff && buf[2] == 0xff && buf[3] == 0xff);
+	buf[0] = 0xfe;
+	buf[1] = 0xfe;
+	CHECK_EQ(bus_access(&f->bus, I8042_DATA_PORT, buf, 2, 1), 0);
+	CHECK_EQ(bus_access(&f->bus, I8042_COMMAND_PORT - 1, buf, 2, 1), 0);
+	/* Past 0x64 is not this device's. */
+	CHECK_EQ(bus_access(&f->bus, I8042_COMMAND_PORT, buf, 2, 0), -ENOENT);
+	CHECK_EQ(bus_access(&f->bus, I8042_DATA_PORT + I8042_NR_PORTS, buf, 1, 0), -ENOENT);
+	CHECK_EQ(f->resets, 0);
+	/* The self-test answer is still there, the command byte untouched. */
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x55);
+	kout(f, I8042_COMMAND_PORT, 0x20);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x45);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	kbd_free(f);
+}
+
+TEST(kbd_ops_reset_stats)
+{
+	struct kbd_fx *f = kbd_new();
+	struct dev_stat st[4];
+	struct i8042 *k = NULL;
+
+	CHECK(dev_ops_complete(&i8042_ops));
+	CHECK(strcmp(i8042_ops.kind, "i8042") == 0);
+	CHECK_EQ(i8042_new(NULL, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(i8042_new(NULL, on_reset, f, &k), 0);
+	i8042_ops.destroy(k);
+	i8042_ops.destroy(NULL);
+
+	/* A changed command byte, a pending command and queued bytes ... */
+	kout(f, I8042_COMMAND_PORT, 0x60);
+	kout(f, I8042_DATA_PORT, 0x05);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0);
+	kout(f, I8042_COMMAND_PORT, 0xfe);
+	kout(f, I8042_COMMAND_PORT, 0xd1);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x14);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE | STATUS_OBF);
+	/* ... are gone after reset: power-on state, no interrupt. */
+	f->irq.rises = 0;
+	i8042_ops.reset(f->k);
+	CHECK_EQ(f->irq.rises, 0);
+	CHECK_EQ(kin(f, I8042_COMMAND_PORT), STATUS_IDLE);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0); /* nothing read since power-on */
+	kout(f, I8042_DATA_PORT, 0x02); /* no 0xd1 pending any more: a keyboard byte */
+	CHECK_EQ(f->resets, 1);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0xfa);
+	kout(f, I8042_COMMAND_PORT, 0x20);
+	CHECK_EQ(kin(f, I8042_DATA_PORT), 0x45);
+
+	/* Counters survive reset; a refused Ctrl-Alt-Del and overruns count apart. */
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0); /* set 1 again: 8 bytes each */
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(f->k), -ENOSPC); /* refused whole: not counted */
+	kout(f, I8042_COMMAND_PORT, 0xaa); /* the queue is full: both answers dropped */
+	kout(f, I8042_COMMAND_PORT, 0xab);
+	memset(st, 0, sizeof(st));
+	CHECK_EQ(i8042_ops.stats(f->k, st, 4), 3);
+	CHECK(st[0].key && strcmp(st[0].key, "ctrl_alt_del") == 0);
+	CHECK_EQ(st[0].value, 3);
+	CHECK(st[1].key && strcmp(st[1].key, "reset_pulses") == 0);
+	CHECK_EQ(st[1].value, 1);
+	CHECK(st[2].key && strcmp(st[2].key, "dropped") == 0);
+	CHECK_EQ(st[2].value, 2);
+	CHECK(st[3].key == NULL);
+	CHECK_EQ(i8042_ops.stats(f->k, st, 2), 2);
+	kbd_free(f);
+}
+
+TEST(rtc_ops_reset)
+{
+	struct rtc_fx *f = rtc_fx_new();
+	struct dev_stat st[1];
+	uint8_t v = 0;
+
+	CHECK(dev_ops_complete(&rtc_ops));
+	CHECK(strcmp(rtc_ops.kind, "mc146818-rtc") == 0);
+	CHECK_EQ(rtc_new(NULL), -EINVAL);
+	CHECK_EQ(rtc_ops.stats(f->r, st, 1), 0);
+	cmos_write(f, 0x10, 0x77);
+	cmos_write(f, 0x7f, 0x88);
+	cmos_write(f, 0x3f, 0x00); /* leaves the index at 0x3f */
+	rtc_ops.reset(f->r);
+	CHECK(bus_access(&f->bus, RTC_PORT_BASE, &v, 1, 0) >= 0);
+	CHECK_EQ(v, 0); /* index back to 0 */
+	CHECK_EQ(cmos_read(f, 0x10), 0);
+	CHECK_EQ(cmos_read(f, 0x7f), 0);
+	CHECK_EQ(cmos_read(f, 0x0d), 0x80);
+	cmos_write(f, 0x10, 0x99);
+	CHECK_EQ(cmos_read(f, 0x10), 0x99);
+	rtc_free(f);
+	rtc_ops.destroy(NULL);
+}
+
+TEST_MAIN(T(kbd_ctrl_alt_del), T(kbd_probe_answers), T(kbd_keyboard_replies_and_irq),
+	  T(kbd_output_port_reset), T(kbd_status_idle), T(kbd_reset_pulse), T(kbd_command_byte),
+	  T(kbd_self_test), T(kbd_unclaimed_ports), T(kbd_ops_reset_stats), T(rtc_index_port), T(rtc_status_registers), T(rtc_time_matches_host),
+	  T(rtc_clock_writes_ignored), T(rtc_nvram), T(rtc_ops_reset))

@@ -8,7 +8,9 @@
  * their priority (IIR), OUT2 gating, the receive FIFO (fill, drain, partial
  * pushes, FCR clear, the rx_space_fd wakeup at UART_RX_WAKE_ROOM), DLAB,
  * loopback and MSR, the scratch register, wide accesses and writes to
- * read-only registers. Single-threaded.
+ * read-only registers; the device-model ops: a complete table, uart_new's
+ * arguments, reset to power-on (lowering the line, waking the console) and
+ * stats. Save/load are in test_devstate.c. Single-threaded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "dev.h"
 #include "devices/uart16550.h"
 #include "test.h"
 
@@ -76,7 +79,7 @@ static int irq_rec_set(void *ctx, unsigned gsi, int level)
 }
 
 struct fx {
-	struct uart u;
+	struct uart *u;
 	struct bus bus;
 	struct irq_rec irq;
 	int out[2];  /* pipe: [0] is what the host reads */
@@ -96,17 +99,17 @@ static struct fx *fx_new(void)
 	f->efd = eventfd(0, EFD_NONBLOCK);
 	if (f->efd < 0)
 		abort();
-	if (uart_init(&f->u, &line, f->out[1], f->efd))
+	if (uart_new(&line, f->out[1], f->efd, &f->u))
 		abort();
 	bus_init(&f->bus, "pio");
-	if (bus_map(&f->bus, UART_COM1_BASE, UART_NR_PORTS, &uart_ops, &f->u, "serial0"))
+	if (bus_map(&f->bus, UART_COM1_BASE, UART_NR_PORTS, &uart_ops, f->u, "serial0"))
 		abort();
 	return f;
 }
 
 static void fx_free(struct fx *f)
 {
-	uart_destroy(&f->u);
+	uart_ops.destroy(f->u);
 	close(f->out[0]);
 	close(f->out[1]);
 	close(f->efd);
@@ -163,7 +166,7 @@ TEST(power_on)
 	CHECK_EQ(rd(f, MCR), 0);
 	CHECK_EQ(rd(f, RBR), 0); /* empty FIFO reads 0 */
 	CHECK_EQ(f->irq.n, 0);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
 	fx_free(f);
 }
 
@@ -192,7 +195,7 @@ TEST(thr_to_out_fd)
 	n = host_out(f, out, sizeof(out));
 	CHECK_EQ(n, sizeof(msg) - 1);
 	CHECK(memcmp(out, msg, sizeof(msg) - 1) == 0);
-	CHECK_EQ(f->u.tx_bytes, sizeof(msg) - 1);
+	CHECK_EQ(f->u->tx_bytes, sizeof(msg) - 1);
 	/* Nothing echoed into the receiver. */
 	CHECK_EQ(rd(f, LSR) & LSR_DR, 0);
 	fx_free(f);
@@ -202,17 +205,17 @@ TEST(thr_with_closed_output)
 {
 	struct irq_rec rec = { .n = 0 };
 	struct irq_line line = { .set = irq_rec_set, .ctx = &rec, .gsi = 4 };
-	struct uart u;
+	struct uart *u = NULL;
 	uint8_t v = 'x';
 
 	/* out_fd -1 drops output; the guest does not notice. */
-	CHECK_EQ(uart_init(&u, &line, -1, -1), 0);
-	CHECK_EQ(uart_ops.write(&u, THR, &v, 1), 0);
-	CHECK_EQ(u.tx_bytes, 1);
-	CHECK_EQ(uart_ops.read(&u, LSR, &v, 1), 0);
+	CHECK_EQ(uart_new(&line, -1, -1, &u), 0);
+	CHECK_EQ(uart_ops.write(u, THR, &v, 1), 0);
+	CHECK_EQ(u->tx_bytes, 1);
+	CHECK_EQ(uart_ops.read(u, LSR, &v, 1), 0);
 	CHECK_EQ(v, LSR_THRE | LSR_TEMT);
 	CHECK_EQ(rec.n, 0);
-	uart_destroy(&u);
+	uart_ops.destroy(u);
 }
 
 TEST(thri_gated_by_out2)
@@ -280,9 +283,9 @@ TEST(levels_only_on_change)
 
 	wr(f, MCR, MCR_OUT2);
 	wr(f, IER, IER_RDI);
-	CHECK_EQ(uart_rx_push(&f->u, &c, 1), 1);
-	CHECK_EQ(uart_rx_push(&f->u, &c, 1), 1);
-	CHECK_EQ(uart_rx_push(&f->u, &c, 1), 1);
+	CHECK_EQ(uart_rx_push(f->u, &c, 1), 1);
+	CHECK_EQ(uart_rx_push(f->u, &c, 1), 1);
+	CHECK_EQ(uart_rx_push(f->u, &c, 1), 1);
 	CHECK_EQ(f->irq.n, 1); /* one rising edge, not three */
 	(void)rd(f, LSR);
 	(void)rd(f, RBR);
@@ -305,12 +308,12 @@ TEST(rx_data_and_iir)
 	wr(f, MCR, MCR_OUT2);
 	wr(f, IER, IER_RDI);
 	CHECK_EQ(irq_level(f), 0);
-	CHECK_EQ(uart_rx_push(&f->u, in, sizeof(in) - 1), sizeof(in) - 1);
+	CHECK_EQ(uart_rx_push(f->u, in, sizeof(in) - 1), sizeof(in) - 1);
 	CHECK_EQ(irq_level(f), 1);
 	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT | LSR_DR);
 	CHECK_EQ(rd(f, IIR), IIR_RDI);
 	CHECK_EQ(rd(f, IIR), IIR_RDI); /* reading IIR does not clear RDI */
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO - (sizeof(in) - 1));
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO - (sizeof(in) - 1));
 	for (size_t i = 0; i < sizeof(in) - 1; i++) {
 		CHECK_EQ(rd(f, LSR) & LSR_DR, LSR_DR);
 		CHECK_EQ(rd(f, RBR), in[i]);
@@ -318,13 +321,13 @@ TEST(rx_data_and_iir)
 	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT);
 	CHECK_EQ(rd(f, IIR), IIR_NONE);
 	CHECK_EQ(irq_level(f), 0);
-	CHECK_EQ(f->u.rx_bytes, sizeof(in) - 1);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO);
+	CHECK_EQ(f->u->rx_bytes, sizeof(in) - 1);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
 
 	/* With the FIFOs enabled, IIR carries the FIFO bits: 0xc4. */
 	wr(f, FCR, 0x01);
 	CHECK_EQ(rd(f, IIR), IIR_NONE | IIR_FIFO);
-	CHECK_EQ(uart_rx_push(&f->u, in, 1), 1);
+	CHECK_EQ(uart_rx_push(f->u, in, 1), 1);
 	CHECK_EQ(rd(f, IIR), IIR_RDI | IIR_FIFO);
 	CHECK_EQ(rd(f, RBR), in[0]);
 	wr(f, FCR, 0x00);
@@ -364,12 +367,12 @@ TEST(rx_fifo_full)
 
 	for (size_t i = 0; i < sizeof(in); i++)
 		in[i] = (uint8_t)(i * 3 + 7);
-	CHECK_EQ(uart_rx_push(&f->u, in, 10), 10);
+	CHECK_EQ(uart_rx_push(f->u, in, 10), 10);
 	/* Partial: only what fits is taken. */
-	CHECK_EQ(uart_rx_push(&f->u, in + 10, sizeof(in) - 10), UART_RX_FIFO - 10);
-	CHECK_EQ(uart_rx_room(&f->u), 0);
-	CHECK_EQ(uart_rx_push(&f->u, in, 1), 0);
-	CHECK_EQ(f->u.rx_bytes, UART_RX_FIFO);
+	CHECK_EQ(uart_rx_push(f->u, in + 10, sizeof(in) - 10), UART_RX_FIFO - 10);
+	CHECK_EQ(uart_rx_room(f->u), 0);
+	CHECK_EQ(uart_rx_push(f->u, in, 1), 0);
+	CHECK_EQ(f->u->rx_bytes, UART_RX_FIFO);
 	/* Not in loopback: a full FIFO from the host side is flow control, not overrun. */
 	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT | LSR_DR);
 	CHECK_EQ(efd_count(f), 0);
@@ -378,20 +381,20 @@ TEST(rx_fifo_full)
 	 * uart16550.h: rx_space_fd fires when the room grows back to
 	 * UART_RX_WAKE_ROOM, once per crossing; not before, not after.
 	 */
-	while (uart_rx_room(&f->u) < UART_RX_WAKE_ROOM - 1) {
+	while (uart_rx_room(f->u) < UART_RX_WAKE_ROOM - 1) {
 		CHECK_EQ(rd(f, RBR), in[next++]);
 		CHECK_EQ(efd_count(f), 0);
 	}
 	CHECK_EQ(rd(f, RBR), in[next++]);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_WAKE_ROOM);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_WAKE_ROOM);
 	CHECK_EQ(efd_count(f), 1);
 	CHECK_EQ(rd(f, RBR), in[next++]);
 	CHECK_EQ(efd_count(f), 0);
 
 	/* Refill across the ring's wrap point, then drain in order: one wakeup. */
-	CHECK_EQ(uart_rx_push(&f->u, in + UART_RX_FIFO, sizeof(in) - UART_RX_FIFO),
+	CHECK_EQ(uart_rx_push(f->u, in + UART_RX_FIFO, sizeof(in) - UART_RX_FIFO),
 		 UART_RX_WAKE_ROOM + 1);
-	CHECK_EQ(uart_rx_room(&f->u), 0);
+	CHECK_EQ(uart_rx_room(f->u), 0);
 	for (unsigned i = next; i < next + UART_RX_FIFO; i++) {
 		c = rd(f, RBR);
 		if (c != in[i])
@@ -400,10 +403,10 @@ TEST(rx_fifo_full)
 	}
 	CHECK_EQ(efd_count(f), 1);
 	CHECK_EQ(rd(f, LSR) & LSR_DR, 0);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO);
-	CHECK_EQ(uart_rx_push(&f->u, in, 0), 0);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
+	CHECK_EQ(uart_rx_push(f->u, in, 0), 0);
 	/* Draining a FIFO that was never short of room wakes nobody. */
-	CHECK_EQ(uart_rx_push(&f->u, in, UART_RX_FIFO - UART_RX_WAKE_ROOM),
+	CHECK_EQ(uart_rx_push(f->u, in, UART_RX_FIFO - UART_RX_WAKE_ROOM),
 		 UART_RX_FIFO - UART_RX_WAKE_ROOM);
 	while (rd(f, LSR) & LSR_DR)
 		(void)rd(f, RBR);
@@ -416,14 +419,14 @@ TEST(fcr_clear_rx)
 	uint8_t in[8] = "abcdefg";
 	struct fx *f = fx_new();
 
-	CHECK_EQ(uart_rx_push(&f->u, in, 7), 7);
+	CHECK_EQ(uart_rx_push(f->u, in, 7), 7);
 	wr(f, FCR, 0x07); /* enable, clear RX, clear TX */
 	CHECK_EQ(rd(f, LSR) & LSR_DR, 0);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
 	CHECK_EQ(rd(f, IIR), IIR_NONE | IIR_FIFO);
 	CHECK_EQ(efd_count(f), 0); /* there was room all along */
 	/* The clear bits are self-clearing; the FIFO works afterwards. */
-	CHECK_EQ(uart_rx_push(&f->u, in, 2), 2);
+	CHECK_EQ(uart_rx_push(f->u, in, 2), 2);
 	CHECK_EQ(rd(f, RBR), 'a');
 	CHECK_EQ(rd(f, RBR), 'b');
 	fx_free(f);
@@ -441,11 +444,11 @@ TEST(fcr_clear_full_fifo_signals_room)
 
 	memset(in, 'k', sizeof(in));
 	for (unsigned room = 0; room < UART_RX_WAKE_ROOM; room++) {
-		CHECK_EQ(uart_rx_push(&f->u, in, UART_RX_FIFO - room), UART_RX_FIFO - room);
-		CHECK_EQ(uart_rx_room(&f->u), room);
+		CHECK_EQ(uart_rx_push(f->u, in, UART_RX_FIFO - room), UART_RX_FIFO - room);
+		CHECK_EQ(uart_rx_room(f->u), room);
 		CHECK_EQ(efd_count(f), 0);
 		wr(f, FCR, 0x03);
-		CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO);
+		CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
 		CHECK_EQ(efd_count(f), 1);
 	}
 	/* Clearing an empty FIFO is no crossing. */
@@ -471,13 +474,13 @@ TEST(dlab)
 	CHECK_EQ(rd(f, DLM), 0x7e);
 	/* Divisor writes are not data and not IER. */
 	CHECK_EQ(host_out(f, out, sizeof(out)), 0);
-	CHECK_EQ(f->u.tx_bytes, 0);
-	CHECK_EQ(f->u.ier, 0x05);
+	CHECK_EQ(f->u->tx_bytes, 0);
+	CHECK_EQ(f->u->s.ier, 0x05);
 	/* Other registers are unaffected by DLAB. */
 	CHECK_EQ(rd(f, LCR), LCR_DLAB | 0x03);
 	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT);
 	/* With DLAB set, data waiting is not consumed by reading offset 0. */
-	CHECK_EQ(uart_rx_push(&f->u, (const uint8_t *)"Q", 1), 1);
+	CHECK_EQ(uart_rx_push(f->u, (const uint8_t *)"Q", 1), 1);
 	CHECK_EQ(rd(f, DLL), 0x01);
 	wr(f, LCR, 0x03);
 	CHECK_EQ(rd(f, IER), 0x05);
@@ -528,7 +531,7 @@ TEST(loopback)
 	CHECK_EQ(rd(f, RBR), 0xa5);
 	CHECK_EQ(rd(f, RBR), 0x00);
 	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT);
-	CHECK_EQ(f->u.tx_bytes, 2);
+	CHECK_EQ(f->u->tx_bytes, 2);
 	/* Leaving loopback sends to the host again. */
 	wr(f, MCR, 0);
 	wr(f, THR, 'o');
@@ -573,7 +576,7 @@ TEST(read_only_registers)
 	wr(f, IIR, 0x00);
 	CHECK_EQ(rd(f, IIR), IIR_NONE);
 	CHECK_EQ(f->irq.n, 0);
-	CHECK_EQ(f->u.tx_bytes, 0);
+	CHECK_EQ(f->u->tx_bytes, 0);
 	fx_free(f);
 }
 
@@ -584,11 +587,11 @@ TEST(wide_access)
 
 	/* A 2-byte read at 0 reads RBR then IER. */
 	wr(f, IER, 0x05);
-	CHECK_EQ(uart_rx_push(&f->u, (const uint8_t *)"AB", 2), 2);
+	CHECK_EQ(uart_rx_push(f->u, (const uint8_t *)"AB", 2), 2);
 	CHECK_EQ(bus_access(&f->bus, UART_COM1_BASE, buf, 2, 0), 0);
 	CHECK_EQ(buf[0], 'A');
 	CHECK_EQ(buf[1], 0x05);
-	CHECK_EQ(uart_rx_room(&f->u), UART_RX_FIFO - 1);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO - 1);
 
 	/* A 2-byte write at 3 writes LCR then MCR. */
 	buf[0] = 0x1b;
@@ -614,13 +617,13 @@ TEST(wide_access)
 	/* Past the eight ports the bus refuses; the handler itself reads 0xff there. */
 	CHECK_EQ(bus_access(&f->bus, UART_COM1_BASE + SCR, buf, 2, 0), -ENOENT);
 	memset(buf, 0, sizeof(buf));
-	CHECK_EQ(uart_ops.read(&f->u, SCR, buf, 4), 0);
+	CHECK_EQ(uart_ops.read(f->u, SCR, buf, 4), 0);
 	CHECK_EQ(buf[0], 0x99);
 	CHECK_EQ(buf[1], 0xff);
 	CHECK_EQ(buf[3], 0xff);
 	buf[0] = 0x11;
 	buf[1] = 0x22;
-	CHECK_EQ(uart_ops.write(&f->u, SCR, buf, 4), 0); /* extra bytes dropped */
+	CHECK_EQ(uart_ops.write(f->u, SCR, buf, 4), 0); /* extra bytes dropped */
 	CHECK_EQ(rd(f, SCR), 0x11);
 	fx_free(f);
 }
@@ -635,7 +638,7 @@ TEST(two_ports)
 	wr(b, SCR, 2);
 	CHECK_EQ(rd(a, SCR), 1);
 	CHECK_EQ(rd(b, SCR), 2);
-	CHECK_EQ(uart_rx_push(&a->u, (const uint8_t *)"a", 1), 1);
+	CHECK_EQ(uart_rx_push(a->u, (const uint8_t *)"a", 1), 1);
 	CHECK_EQ(rd(b, LSR) & LSR_DR, 0);
 	wr(b, THR, 'b');
 	CHECK_EQ(host_out(a, out, sizeof(out)), 0);
@@ -644,8 +647,110 @@ TEST(two_ports)
 	fx_free(b);
 }
 
+TEST(ops_and_new)
+{
+	struct irq_line line = { 0 };
+	struct uart *u = NULL;
+	uint8_t v = 0;
+
+	CHECK(dev_ops_complete(&uart_ops));
+	CHECK(strcmp(uart_ops.kind, "uart16550") == 0);
+	CHECK_EQ(uart_new(&line, -1, -1, NULL), -EINVAL);
+	/* No line at all (NULL irq): interrupts go nowhere, registers still work. */
+	CHECK_EQ(uart_new(NULL, -1, -1, &u), 0);
+	CHECK(u != NULL);
+	v = MCR_OUT2;
+	CHECK_EQ(uart_ops.write(u, MCR, &v, 1), 0);
+	v = IER_THRI;
+	CHECK_EQ(uart_ops.write(u, IER, &v, 1), 0);
+	CHECK_EQ(u->irq_level, 1);
+	CHECK_EQ(uart_ops.read(u, IIR, &v, 1), 0);
+	CHECK_EQ(v, IIR_THRI);
+	uart_ops.destroy(u);
+	uart_ops.destroy(NULL); /* harmless, like free(NULL) */
+}
+
+TEST(reset_to_power_on)
+{
+	uint8_t in[UART_RX_FIFO], out[8];
+	struct fx *f = fx_new();
+	unsigned edges;
+
+	memset(in, 'r', sizeof(in));
+	wr(f, MCR, MCR_OUT2 | MCR_DTR);
+	wr(f, IER, IER_RDI | IER_THRI);
+	wr(f, FCR, 0x01);
+	wr(f, SCR, 0x42);
+	wr(f, THR, 'x');
+	CHECK_EQ(host_out(f, out, sizeof(out)), 1);
+	wr(f, LCR, LCR_DLAB | 0x1b);
+	wr(f, DLL, 0x01);
+	wr(f, DLM, 0x02);
+	CHECK_EQ(uart_rx_push(f->u, in, sizeof(in)), sizeof(in));
+	CHECK_EQ(irq_level(f), 1);
+	edges = f->irq.n;
+	CHECK_EQ(efd_count(f), 0);
+
+	uart_ops.reset(f->u);
+	/* The line drops with one edge; the emptied FIFO wakes the console once. */
+	CHECK_EQ(f->irq.n, edges + 1);
+	CHECK_EQ(irq_level(f), 0);
+	CHECK_EQ(efd_count(f), 1);
+	/* Exactly what uart_new leaves (see power_on). */
+	CHECK_EQ(rd(f, LSR), LSR_THRE | LSR_TEMT);
+	CHECK_EQ(rd(f, IER), 0);
+	CHECK_EQ(rd(f, IIR), IIR_NONE);
+	CHECK_EQ(rd(f, LCR), 0x03);
+	CHECK_EQ(rd(f, MCR), 0);
+	CHECK_EQ(rd(f, SCR), 0);
+	CHECK_EQ(rd(f, RBR), 0);
+	CHECK_EQ(uart_rx_room(f->u), UART_RX_FIFO);
+	wr(f, LCR, LCR_DLAB);
+	CHECK_EQ(rd(f, DLL), 0x0c);
+	CHECK_EQ(rd(f, DLM), 0);
+	wr(f, LCR, 0x03);
+	/* Host counters are statistics, not state: reset keeps them. */
+	CHECK_EQ(f->u->tx_bytes, 1);
+	CHECK_EQ(f->u->rx_bytes, UART_RX_FIFO);
+	/* A second reset changes nothing: no edge, no wakeup. */
+	edges = f->irq.n;
+	uart_ops.reset(f->u);
+	CHECK_EQ(f->irq.n, edges);
+	CHECK_EQ(efd_count(f), 0);
+	/* And the port works afterwards. */
+	wr(f, THR, 'y');
+	CHECK_EQ(host_out(f, out, sizeof(out)), 1);
+	CHECK_EQ(out[0], 'y');
+	fx_free(f);
+}
+
+TEST(stats)
+{
+	struct dev_stat st[4];
+	struct fx *f = fx_new();
+
+	wr(f, THR, 'a');
+	wr(f, THR, 'b');
+	CHECK_EQ(uart_rx_push(f->u, (const uint8_t *)"xyz", 3), 3);
+	memset(st, 0, sizeof(st));
+	CHECK_EQ(uart_ops.stats(f->u, st, 4), 2);
+	CHECK(st[0].key && strcmp(st[0].key, "tx_bytes") == 0);
+	CHECK_EQ(st[0].value, 2);
+	CHECK(st[1].key && strcmp(st[1].key, "rx_bytes") == 0);
+	CHECK_EQ(st[1].value, 3);
+	CHECK(st[2].key == NULL);
+	/* Room for one: only the first. */
+	memset(st, 0, sizeof(st));
+	CHECK_EQ(uart_ops.stats(f->u, st, 1), 1);
+	CHECK_EQ(st[0].value, 2);
+	CHECK(st[1].key == NULL);
+	CHECK_EQ(uart_ops.stats(f->u, st, 0), 0);
+	fx_free(f);
+}
+
 TEST_MAIN(T(power_on), T(lsr_thre_always), T(thr_to_out_fd), T(thr_with_closed_output),
 	  T(thri_gated_by_out2), T(thri_enable_raises_at_once), T(levels_only_on_change),
 	  T(rx_data_and_iir), T(iir_priority), T(rx_fifo_full), T(fcr_clear_rx),
 	  T(fcr_clear_full_fifo_signals_room), T(dlab), T(loopback), T(scratch_and_masks),
-	  T(read_only_registers), T(wide_access), T(two_ports))
+	  T(read_only_registers), T(wide_access), T(two_ports), T(ops_and_new),
+	  T(reset_to_power_on), T(stats))

@@ -7,8 +7,24 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../../log.h"
-#include "../../util.h"
+#include "log.h"
+#include "util.h"
+
+int x86_mem_init(struct gmem *m, uint64_t ram_size)
+{
+	uint64_t low = ram_size < X86_HOLE_START ? ram_size : X86_HOLE_START;
+	int ret;
+
+	gmem_init(m);
+	if (ram_size == 0 || (ram_size & 0xfff))
+		return -EINVAL;
+	ret = gmem_add_anon(m, 0, low);
+	if (ret == 0 && ram_size > low)
+		ret = gmem_add_anon(m, GMEM_4G, ram_size - low);
+	if (ret)
+		gmem_free(m);
+	return ret;
+}
 
 /* struct boot_params offsets, Documentation/x86/zero-page.rst. */
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0

@@ -43,6 +43,19 @@
 #define BOOT_DS_SEL  0x18
 #define BOOT_TSS_SEL 0x20
 
+/*
+ * x86 RAM layout: RAM below 4 GiB stops at X86_HOLE_START so that the
+ * range up to 4 GiB is free for the IOAPIC (0xfec00000), the local APIC
+ * (0xfee00000) and MMIO devices; the rest continues at 4 GiB.
+ */
+#define X86_HOLE_START 0xc0000000ULL
+
+/*
+ * Map ram_size bytes of guest RAM in that layout. 0 or -errno (-EINVAL
+ * for a zero or unaligned size, -ENOMEM if the host refuses the mapping).
+ */
+int x86_mem_init(struct gmem *m, uint64_t ram_size);
+
 #define E820_MAX     32
 #define E820_RAM      1
 #define E820_RESERVED 2

@@ -1,15 +1,16 @@
 /*
  * cpu.c: x86 vCPU configuration (see cpu.h). Register and MSR values cite
- * the Intel SDM (vol. 3) and Linux Documentation/x86/boot.rst.
+ * the Intel SDM (vol. 3) and Linux Documentation/x86/boot.rst. State goes
+ * to the vCPU through the accelerator's vcpu_get/vcpu_set in the layout of
+ * <linux/kvm.h>; no ioctl here.
  */
 #include "cpu.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
-#include "../../log.h"
+#include "log.h"
 
 #define CPUID_MAX_ENTRIES 256
 
@@ -31,30 +32,18 @@
 #define EFER_LME 0x100
 #define EFER_LMA 0x400
 
-struct kvm_cpuid2 *cpu_supported_cpuid(int kvm_fd)
+struct kvm_cpuid2 *cpu_supported_cpuid(struct accel *a)
 {
-	struct kvm_cpuid2 *c;
+	size_t len = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *c = calloc(1, len);
 
-	c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
 	if (!c)
 		return NULL;
 	c->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		log_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	if (a->ops->query(a, ACCEL_X86_SUPPORTED_CPUID, c, len)) {
 		free(c);
 		return NULL;
 	}
-	/*
-	 * KVM emulates the LAPIC's TSC-deadline mode but leaves its CPUID bit
-	 * out of the supported set (api.rst: check KVM_CAP_TSC_DEADLINE_TIMER).
-	 * Without it Linux calibrates the LAPIC timer against the PIT, which
-	 * under nested virtualization often fails verification; Linux then
-	 * disables the LAPIC timer and runs every tick off the PIT broadcast.
-	 */
-	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-		for (unsigned i = 0; i < c->nent; i++)
-			if (c->entries[i].function == 1)
-				c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	return c;
 }
 
@@ -79,7 +68,13 @@ static void cpu_fix_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpu
 	}
 }
 
-static int cpu_set_cpuid(int fd, const struct kvm_cpuid2 *sup, unsigned id, unsigned ncpus)
+static int cpu_set(struct accel_vcpu *v, enum accel_reg r, const void *buf, size_t len)
+{
+	return v->a->ops->vcpu_set(v, r, buf, len); /* logs its own failure */
+}
+
+static int cpu_set_cpuid(struct accel_vcpu *v, const struct kvm_cpuid2 *sup, unsigned id,
+			 unsigned ncpus)
 {
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	struct kvm_cpuid2 *c = malloc(sz);
@@ -90,15 +85,12 @@ static int cpu_set_cpuid(int fd, const struct kvm_cpuid2 *sup, unsigned id, unsi
 	memcpy(c, sup, sz);
 	for (unsigned i = 0; i < c->nent; i++)
 		cpu_fix_entry(&c->entries[i], id, ncpus);
-	if (ioctl(fd, KVM_SET_CPUID2, c) < 0) {
-		ret = -errno;
-		log_err("vCPU %u: KVM_SET_CPUID2: %s", id, strerror(errno));
-	}
+	ret = cpu_set(v, ACCEL_X86_CPUID, c, sz);
 	free(c);
 	return ret;
 }
 
-static int cpu_set_msrs(int fd, unsigned id)
+static int cpu_set_msrs(struct accel_vcpu *v)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -111,25 +103,17 @@ static int cpu_set_msrs(int fd, unsigned id)
 	m.e[1].index = MSR_IA32_TSC;
 	m.e[1].data = 0;
 	m.hdr.nmsrs = 2;
-	if (ioctl(fd, KVM_SET_MSRS, &m) != 2) {
-		log_err("vCPU %u: KVM_SET_MSRS failed", id);
-		return -EIO;
-	}
-	return 0;
+	return cpu_set(v, ACCEL_X86_MSRS, &m, sizeof(m));
 }
 
-static int cpu_set_fpu(int fd, unsigned id)
+static int cpu_set_fpu(struct accel_vcpu *v)
 {
 	struct kvm_fpu fpu;
 
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;     /* FNINIT default control word, SDM vol. 1 §8.1.5 */
 	fpu.mxcsr = 0x1f80;  /* power-on MXCSR, SDM vol. 1 §10.2.3 */
-	if (ioctl(fd, KVM_SET_FPU, &fpu) < 0) {
-		log_err("vCPU %u: KVM_SET_FPU: %s", id, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return cpu_set(v, ACCEL_X86_FPU, &fpu, sizeof(fpu));
 }
 
 static void cpu_lvt_mode(struct kvm_lapic_state *l, unsigned reg, uint32_t mode)
@@ -142,34 +126,30 @@ static void cpu_lvt_mode(struct kvm_lapic_state *l, unsigned reg, uint32_t mode)
 }
 
 /* Virtual-wire mode: the PIC reaches the CPU through LINT0, NMIs through LINT1. */
-static int cpu_set_lapic(int fd, unsigned id)
+static int cpu_set_lapic(struct accel_vcpu *v)
 {
 	struct kvm_lapic_state l;
+	int ret = v->a->ops->vcpu_get(v, ACCEL_X86_LAPIC, &l, sizeof(l));
 
-	if (ioctl(fd, KVM_GET_LAPIC, &l) < 0) {
-		log_err("vCPU %u: KVM_GET_LAPIC: %s", id, strerror(errno));
-		return -errno;
-	}
+	if (ret)
+		return ret;
 	cpu_lvt_mode(&l, APIC_LVT0, APIC_MODE_EXTINT);
 	cpu_lvt_mode(&l, APIC_LVT1, APIC_MODE_NMI);
-	if (ioctl(fd, KVM_SET_LAPIC, &l) < 0) {
-		log_err("vCPU %u: KVM_SET_LAPIC: %s", id, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return cpu_set(v, ACCEL_X86_LAPIC, &l, sizeof(l));
 }
 
-int cpu_init(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id, unsigned ncpus)
+int cpu_init(struct accel_vcpu *v, const struct kvm_cpuid2 *supported, unsigned id,
+	     unsigned ncpus)
 {
 	int ret;
 
-	ret = cpu_set_cpuid(vcpu_fd, supported, id, ncpus);
+	ret = cpu_set_cpuid(v, supported, id, ncpus);
 	if (!ret)
-		ret = cpu_set_msrs(vcpu_fd, id);
+		ret = cpu_set_msrs(v);
 	if (!ret)
-		ret = cpu_set_fpu(vcpu_fd, id);
+		ret = cpu_set_fpu(v);
 	if (!ret)
-		ret = cpu_set_lapic(vcpu_fd, id);
+		ret = cpu_set_lapic(v);
 	return ret;
 }
 
@@ -187,16 +167,16 @@ static void cpu_flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int 
 	s->db = code64 ? 0 : 1;
 }
 
-int cpu_set_boot_regs(int vcpu_fd, const struct boot_info *info)
+int cpu_set_boot_regs(struct accel_vcpu *v, const struct boot_info *info)
 {
 	int long64 = info->mode == BOOT_MODE_LONG64;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
-		log_err("KVM_GET_SREGS: %s", strerror(errno));
-		return -errno;
-	}
+	int ret = v->a->ops->vcpu_get(v, ACCEL_X86_SREGS, &sregs, sizeof(sregs));
+
+	if (ret)
+		return ret;
 	cpu_flat_seg(&sregs.cs, BOOT_CS_SEL, 0xb /* exec/read, accessed */, long64);
 	cpu_flat_seg(&sregs.ds, BOOT_DS_SEL, 0x3 /* read/write, accessed */, 0);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
@@ -218,10 +198,9 @@ int cpu_set_boot_regs(int vcpu_fd, const struct boot_info *info)
 		sregs.cr0 |= X86_CR0_PG;
 		sregs.efer = EFER_LME | EFER_LMA;
 	}
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0) {
-		log_err("KVM_SET_SREGS: %s", strerror(errno));
-		return -errno;
-	}
+	ret = cpu_set(v, ACCEL_X86_SREGS, &sregs, sizeof(sregs));
+	if (ret)
+		return ret;
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2; /* bit 1 is reserved and reads as one */
 	regs.rip = info->entry;
@@ -229,9 +208,5 @@ int cpu_set_boot_regs(int vcpu_fd, const struct boot_info *info)
 		regs.rsi = info->boot_arg; /* 64-bit boot protocol: rsi = boot_params */
 	else
 		regs.rbx = info->boot_arg; /* PVH: ebx = hvm_start_info */
-	if (ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0) {
-		log_err("KVM_SET_REGS: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return cpu_set(v, ACCEL_X86_REGS, &regs, sizeof(regs));
 }

@@ -4,14 +4,15 @@
  *
  * Owns: turning KVM's supported CPUID into each vCPU's (APIC IDs, topology),
  * and struct boot_info into registers. Does not own the vCPU fd or thread
- * (vcpu.c) nor guest memory contents (boot.c wrote the GDT/page tables).
- * Threads: called on each vCPU's own thread before its first KVM_RUN.
+ * (vcpu.c, accel/) nor guest memory contents (boot.c wrote the GDT/page
+ * tables). Threads: called on the thread building the VM, before any vCPU runs.
  */
 #ifndef VMON_X86_CPU_H
 #define VMON_X86_CPU_H
 
 #include <linux/kvm.h>
 
+#include "accel/accel.h"
 #include "boot.h"
 
 /*
@@ -19,15 +20,16 @@
  * emulates but leaves to user space (TSC-deadline timer). Fetched once per
  * VM and shared read-only.
  */
-struct kvm_cpuid2 *cpu_supported_cpuid(int kvm_fd);
+struct kvm_cpuid2 *cpu_supported_cpuid(struct accel *a);
 
 /*
  * Configure vCPU id of ncpus: CPUID (from supported), MSRs, FPU, LAPIC
  * LINT0=ExtINT/LINT1=NMI. Returns 0 or -errno (logged).
  */
-int cpu_init(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id, unsigned ncpus);
+int cpu_init(struct accel_vcpu *v, const struct kvm_cpuid2 *supported, unsigned id,
+	     unsigned ncpus);
 
 /* Registers for the boot vCPU as the protocol in info says. 0 or -errno. */
-int cpu_set_boot_regs(int vcpu_fd, const struct boot_info *info);
+int cpu_set_boot_regs(struct accel_vcpu *v, const struct boot_info *info);
 
 #endif

@@ -2,11 +2,11 @@
  * cli.h: the management commands of vmon (create, ls, pause, resume, stop,
  * rm, inspect, console, gc). Each VM is its own detached `vmon run
  * --state-dir DIR --name NAME` process; these commands manage those
- * processes through the state directory (src/api/state.h) and their HTTP
- * API on DIR/api.sock (src/api/client.h).
+ * processes through the state directory (src/cli/state.h) and their HTTP
+ * API on DIR/api.sock (src/cli/client.h).
  */
-#ifndef VMON_API_CLI_H
-#define VMON_API_CLI_H
+#ifndef VMON_CLI_CLI_H
+#define VMON_CLI_CLI_H
 
 /* 1 when cmd is one of the commands cli_main handles. */
 int cli_is_command(const char *cmd);

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/cli_impl.h"
+#include "cli/cli_impl.h"
 #include "config.h"
 
 #define CLI_POLL_NS      (20 * 1000 * 1000L)

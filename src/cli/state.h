@@ -15,8 +15,8 @@
  * Functions return 0 or a negative errno; error text goes to an err buffer
  * (STATE_ERR_MAX bytes) the caller prints. No global state.
  */
-#ifndef VMON_API_STATE_H
-#define VMON_API_STATE_H
+#ifndef VMON_CLI_STATE_H
+#define VMON_CLI_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * libcurl over the Unix socket DIR/api.sock. One request per call, no
  * shared handles, no global state beyond libcurl's own lazy init.
  */
-#ifndef VMON_API_CLIENT_H
-#define VMON_API_CLIENT_H
+#ifndef VMON_CLI_CLIENT_H
+#define VMON_CLI_CLIENT_H
 
 #include <stddef.h>
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/client.h"
+#include "cli/client.h"
 
 #define CLIENT_TIMEOUT_MS 5000L
 #define CLIENT_MAX_REPLY  (1 << 20)

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/cli_impl.h"
+#include "cli/cli_impl.h"
 #include "config.h"
 
 #define CREATE_WAIT_MS 10000
@@ -126,6 +126,9 @@ static int parse_create(int argc, char **argv, struct create_req *r)
 		}
 		if (missing)
 			return cli_usage("create", "option '%s' needs a value", argv[i]);
+		/* The VM process would print its config and exit: nothing to create. */
+		if (!strcmp(argv[i], "--dump-config"))
+			return cli_usage("create", "--dump-config is for `vmon run`: it creates no VM");
 		first = i;
 		if (!strcmp(argv[i], "--kernel") || !strncmp(argv[i], "--kernel=", 9) ||
 		    !strncmp(argv[i], "-k", 2))

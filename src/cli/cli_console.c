@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/cli_impl.h"
+#include "cli/cli_impl.h"
 
 #define CTRL_A 0x01
 /* With stdin not a terminal: how long output is still relayed after its end. */

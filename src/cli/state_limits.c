@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/state.h"
+#include "cli/state.h"
 #include "config.h"
 
 #define LIMITS_DEFAULT_PATH "/etc/vmon/limits.conf"

@@ -1,15 +1,15 @@
 /*
  * cli_impl.h: what the cli_*.c files share: one function per command and
  * the helpers for messages, option values and loading a named entry.
- * Internal to src/api/cli*.c.
+ * Internal to src/cli/cli*.c.
  */
-#ifndef VMON_API_CLI_IMPL_H
-#define VMON_API_CLI_IMPL_H
+#ifndef VMON_CLI_CLI_IMPL_H
+#define VMON_CLI_CLI_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/state.h"
+#include "cli/state.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 

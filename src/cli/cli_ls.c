@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/cli_impl.h"
+#include "cli/cli_impl.h"
 #include "config.h"
 
 static const char help_ls[] =

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/cli.h"
-#include "api/cli_impl.h"
-#include "api/client.h"
+#include "cli/cli.h"
+#include "cli/cli_impl.h"
+#include "cli/client.h"
 
 static const char help_pause[] =
 	"Usage: vmon pause NAME\n"

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/state.h"
+#include "cli/state.h"
 
 #define STATE_FILE_MAX (1 << 20)
 

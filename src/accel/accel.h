@@ -1,0 +1,144 @@
+/*
+ * accel/accel.h: the accelerator seam. An accelerator runs guest code and
+ * reports why it stopped; vmon's core talks to it only through these ops,
+ * so KVM (accel/kvm.c) and a software vCPU (accel/interp.c, MIPS32) plug in
+ * the same way. Every KVM ioctl vmon makes lives under src/accel/.
+ *
+ * Owns: the ops contract and the neutral vCPU exit (struct vcpu_exit):
+ * port I/O, MMIO, halt, reset, crash, debug, error. Does not own exit
+ * dispatch (vcpu.c), CPU register policy (arch/<arch>/), devices.
+ *
+ * Threads: VM-level ops (RAM, interrupts, fds) from any thread once
+ * created; a vCPU's run from its own thread only, kick from any thread.
+ */
+#ifndef VMON_ACCEL_H
+#define VMON_ACCEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum vcpu_exit_kind {
+	VCPU_EXIT_NONE,   /* nothing to do (interrupted, spurious): run again */
+	VCPU_EXIT_PIO,    /* port I/O: dispatch to the PIO bus */
+	VCPU_EXIT_MMIO,   /* MMIO: dispatch to the MMIO bus */
+	VCPU_EXIT_HALT,   /* the vCPU waits for an interrupt (no in-kernel irqchip) */
+	VCPU_EXIT_RESET,  /* the guest reset or powered off: a clean end */
+	VCPU_EXIT_CRASH,  /* triple fault, emulation failure: the guest's fault */
+	VCPU_EXIT_DEBUG,  /* breakpoint or single step (gdbstub) */
+	VCPU_EXIT_ERROR,  /* the accelerator failed or said something unknown: vmon's fault */
+};
+
+#define VCPU_EXIT_MSG_MAX 192
+
+struct vcpu_exit {
+	enum vcpu_exit_kind kind;
+	/*
+	 * The reason in KVM's numbering (KVM_EXIT_*, < 64) for stats and crash
+	 * traces; a software vCPU reports the KVM number of the same event, so
+	 * `--stats` reads alike under every accelerator.
+	 */
+	unsigned raw;
+	union {
+		struct {
+			uint8_t *data;   /* count * size bytes: read into, or written from */
+			uint16_t port;
+			uint8_t size;    /* 1, 2 or 4 */
+			uint8_t is_write;
+			uint32_t count;  /* string I/O (rep ins/outs): consecutive items */
+		} pio;
+		struct {
+			uint8_t *data;   /* len bytes: read into, or written from */
+			uint64_t addr;
+			uint32_t len;    /* 1..8 */
+			uint8_t is_write;
+		} mmio;
+		struct {
+			uint64_t pc;     /* where the vCPU was, when known (0 if not) */
+		} debug;
+	};
+	/* RESET, CRASH, ERROR: one line for the log ("triple fault (shutdown)"). */
+	char msg[VCPU_EXIT_MSG_MAX];
+};
+
+/* What vmon info and vm.c want to know of a host's accelerator. */
+struct accel_info {
+	const char *backend;   /* "hardware-assisted (AMD SVM, kvm_amd)", "PVM ..." */
+	int api_version;
+	int max_vcpus;
+	char signature[13];    /* hypervisor signature guests see, "" if none */
+	const char *linux_caveat; /* why a stock Linux will not boot here, or NULL */
+	int is_pvm;
+};
+
+/*
+ * vCPU state the arch code reads or writes, in the layout of the
+ * accelerator's uapi (x86: struct kvm_regs etc. from <linux/kvm.h>; the
+ * software vCPU has its own kinds). len is the buffer's size; variable
+ * records (MSRS, CPUID) carry their own count inside.
+ */
+enum accel_reg {
+	ACCEL_X86_REGS,   /* struct kvm_regs */
+	ACCEL_X86_SREGS,  /* struct kvm_sregs */
+	ACCEL_X86_FPU,    /* struct kvm_fpu */
+	ACCEL_X86_LAPIC,  /* struct kvm_lapic_state */
+	ACCEL_X86_MSRS,   /* struct kvm_msrs + entries; set must take all of them */
+	ACCEL_X86_CPUID,  /* struct kvm_cpuid2 + entries (set only) */
+};
+
+/* VM-level facts the arch code asks for. */
+enum accel_query {
+	ACCEL_X86_SUPPORTED_CPUID, /* struct kvm_cpuid2 + entries, nent = capacity on entry */
+};
+
+struct accel;
+struct accel_vcpu;
+
+struct accel_ops {
+	const char *name; /* "kvm" */
+	/* Guest RAM region slot at gpa backed by hva. 0 or -errno (logged). */
+	int (*map_ram)(struct accel *a, unsigned slot, uint64_t gpa, uint64_t size, void *hva);
+	int (*irq_line)(struct accel *a, unsigned gsi, int level);
+	int (*msi)(struct accel *a, uint64_t addr, uint32_t data);
+	/* Both: -ENOTSUP when the accelerator has no such path. */
+	int (*irqfd)(struct accel *a, int fd, unsigned gsi, int assign);
+	int (*ioeventfd)(struct accel *a, int fd, int is_pio, uint64_t addr, unsigned len,
+			 uint64_t match, int assign);
+	int (*query)(struct accel *a, enum accel_query q, void *buf, size_t len);
+	void (*info)(struct accel *a, struct accel_info *out);
+
+	int (*vcpu_create)(struct accel *a, unsigned id, struct accel_vcpu **out);
+	void (*vcpu_destroy)(struct accel_vcpu *v);
+	/*
+	 * Run until an exit worth handling: 0 with *e filled, -EINTR when
+	 * kicked (check for stop or pause, then run again), other -errno when
+	 * the accelerator failed. The data pointers in *e stay valid until the
+	 * next run; a read's answer is written there before it.
+	 */
+	int (*vcpu_run)(struct accel_vcpu *v, struct vcpu_exit *e);
+	/* Make a run in progress (or the next one) return -EINTR soon. Any thread. */
+	void (*vcpu_kick)(struct accel_vcpu *v);
+	int (*vcpu_get)(struct accel_vcpu *v, enum accel_reg r, void *buf, size_t len);
+	int (*vcpu_set)(struct accel_vcpu *v, enum accel_reg r, const void *buf, size_t len);
+
+	void (*destroy)(struct accel *a);
+};
+
+struct accel {
+	const struct accel_ops *ops;
+};
+
+struct accel_vcpu {
+	struct accel *a;
+	unsigned id;
+};
+
+/*
+ * Open the KVM device at path and create a VM on it, for up to ncpus vCPUs
+ * (refused, with the host's limit, when above it). 0 or -errno, logged in
+ * words a user can act on (no /dev/kvm, no permission, missing capability).
+ */
+int accel_kvm_create(const char *path, unsigned ncpus, struct accel **out);
+/* Describe the host's KVM without creating a VM (vmon info). 0 or -errno, logged. */
+int accel_kvm_probe(const char *path, struct accel_info *out);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * accel/kvm.h: what accel/kvm.c (the arch-neutral KVM accelerator) and its
+ * per-arch half (accel/kvm_x86.c) share. Nothing outside src/accel/
+ * includes this file.
+ */
+#ifndef VMON_ACCEL_KVM_H
+#define VMON_ACCEL_KVM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "accel/accel.h"
+
+struct kvm_accel {
+	struct accel base;
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	struct accel_info info;
+};
+
+struct kvm_vcpu {
+	struct accel_vcpu base;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;     /* the thread running it, once it has run */
+	atomic_int has_thread;
+};
+
+/* Per arch (kvm_x86.c): capabilities it needs beyond the common ones, NULL-terminated names. */
+int kvm_arch_check_caps(struct kvm_accel *k);
+/* Per arch: VM-wide set-up right after KVM_CREATE_VM (x86: TSS, irqchip, PIT). */
+int kvm_arch_vm_init(struct kvm_accel *k);
+/* Per arch: fill what vmon info says (backend, signature, caveat) beside the common fields. */
+void kvm_arch_probe(int kvm_fd, struct accel_info *info);
+int kvm_arch_query(struct kvm_accel *k, enum accel_query q, void *buf, size_t len);
+int kvm_arch_vcpu_get(struct kvm_vcpu *v, enum accel_reg r, void *buf, size_t len);
+int kvm_arch_vcpu_set(struct kvm_vcpu *v, enum accel_reg r, const void *buf, size_t len);
+/* Per arch: the vCPU's program counter (crash messages); 0 when it cannot be read. */
+uint64_t kvm_arch_pc(struct kvm_vcpu *v);
+
+#endif

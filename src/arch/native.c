@@ -1,0 +1,16 @@
+/*
+ * arch/native.c: which arch_ops this build of vmon drives (arch/arch.h).
+ * The one place that picks an arch by the compiler's target.
+ */
+#include "arch/arch.h"
+
+#if defined(__x86_64__)
+#include "arch/x86/pc.h"
+
+const struct arch_ops *arch_native(void)
+{
+	return &x86_pc_arch;
+}
+#else
+#error "vmon supports x86-64 hosts only so far (arm64: TODO(#14))"
+#endif

@@ -1,0 +1,272 @@
+/*
+ * arch/x86/pc.c: the PC machine vmon builds on x86-64 (see pc.h, arch.h).
+ *
+ * Owns: the x86 RAM layout (boot.c's x86_mem_init), the platform devices a
+ * PC always has (16550 COM1, the i8042 whose reset line ends the VM, the
+ * CMOS RTC, the POST port Linux's io_delay writes), which interrupt lines
+ * and MMIO windows devices get, announcing virtio-mmio devices on the
+ * kernel command line (virtio_mmio.device=), loading the kernel with its
+ * zero page or PVH start info and the MP table, and the vCPUs' CPUID and
+ * boot registers (cpu.c). Does not own the in-kernel irqchip and PIT (the
+ * accelerator creates them with the VM) nor the devices' behaviour.
+ *
+ * Threads: the thread building the VM; ctrl_alt_del from the VMM thread.
+ */
+#include "arch/x86/pc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/boot.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/mptable.h"
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#include "devices/uart16550.h"
+#include "loadfile.h"
+#include "log.h"
+#include "util.h"
+
+#define PC_PORT_POST 0x80 /* POST diagnostic port: Linux's io_delay writes it */
+#define PC_MMIO_BASE 0xd0000000ULL /* device windows: in the PCI hole, below the IOAPIC */
+#define PC_MMIO_END  0xe0000000ULL
+
+/*
+ * ISA IRQs free for devices: not the PIT (0), keyboard (1), cascade (2),
+ * COM2/COM1 (3, 4), RTC (8) or the IDE pair (14, 15 kept free for symmetry
+ * with PC firmware). Edge-triggered, as the MP table says.
+ */
+static const unsigned pc_free_irqs[] = { 5, 6, 7, 9, 10, 11, 12 };
+
+struct pc {
+	struct machine *m;
+	struct accel *a;
+	struct accel_info info;
+	struct kvm_cpuid2 *cpuid;  /* the accelerator's supported set, read-only */
+	struct boot_info boot;
+	struct uart *serial0;      /* owned by the device list */
+	struct i8042 *kbd;         /* owned by the device list */
+	unsigned next_irq;         /* index into pc_free_irqs */
+	uint64_t next_mmio;
+	char cmdline[VM_CMDLINE_MAX]; /* the user's, plus announcements */
+};
+
+/* The POST port: writes are ignored, reads float high; no state. */
+static const struct dev_ops pc_post_ops = {
+	.kind = "post-port",
+	.read = dev_nop_read,
+	.write = dev_nop_write,
+	.reset = dev_nop_reset,
+	.save = dev_nop_save,
+	.load = dev_nop_load,
+	.stats = dev_nop_stats,
+	.destroy = dev_nop_destroy,
+};
+
+static void pc_kbd_reset(void *ctx)
+{
+	struct pc *pc = ctx;
+
+	pc->m->ops->stop(pc->m->ctx, VM_EXIT_GUEST_RESET, "guest reset (keyboard controller)");
+}
+
+/* Map a device on the PIO bus and put it on the list (which then owns it). */
+static int pc_add(struct pc *pc, uint64_t port, uint64_t n, const struct dev_ops *ops,
+		  void *state, const char *name)
+{
+	int ret = machine_map(pc->m->pio, port, n, ops, state, name);
+
+	if (ret) {
+		ops->destroy(state);
+		return ret;
+	}
+	return machine_add_dev(pc->m, ops, state, name);
+}
+
+static int pc_platform(struct pc *pc, const struct arch_console *con)
+{
+	struct irq_line com1 = machine_irq_line(pc->m, UART_COM1_IRQ);
+	struct irq_line kbd = machine_irq_line(pc->m, I8042_IRQ);
+	struct rtc *rtc;
+	int ret;
+
+	ret = uart_new(&com1, con->out_fd, con->rx_space_fd, &pc->serial0);
+	if (!ret)
+		ret = pc_add(pc, UART_COM1_BASE, UART_NR_PORTS, &uart_ops, pc->serial0, "serial0");
+	if (ret)
+		return ret;
+	ret = i8042_new(&kbd, pc_kbd_reset, pc, &pc->kbd);
+	if (!ret)
+		ret = pc_add(pc, I8042_DATA_PORT, I8042_NR_PORTS, &i8042_ops, pc->kbd, "i8042");
+	if (ret)
+		return ret;
+	ret = rtc_new(&rtc);
+	if (!ret)
+		ret = pc_add(pc, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, rtc, "rtc");
+	if (!ret)
+		ret = pc_add(pc, PC_PORT_POST, 1, &pc_post_ops, NULL, "post");
+	return ret;
+}
+
+static void pc_destroy(void *priv)
+{
+	struct pc *pc = priv;
+
+	if (!pc)
+		return;
+	free(pc->cpuid);
+	free(pc);
+}
+
+static int pc_create(struct machine *m, struct accel *a, const struct vm_config *c,
+		     const struct arch_console *con, void **priv)
+{
+	struct pc *pc = calloc(1, sizeof(*pc));
+	int ret;
+
+	if (!pc)
+		return -ENOMEM;
+	pc->m = m;
+	pc->a = a;
+	pc->next_mmio = PC_MMIO_BASE;
+	a->ops->info(a, &pc->info);
+	snprintf(pc->cmdline, sizeof(pc->cmdline), "%s", c->cmdline);
+	pc->cpuid = cpu_supported_cpuid(a);
+	ret = pc->cpuid ? pc_platform(pc, con) : -EIO;
+	if (ret) {
+		pc_destroy(pc);
+		return ret;
+	}
+	*priv = pc;
+	return 0;
+}
+
+static int pc_irq_alloc(void *priv, unsigned *gsi)
+{
+	struct pc *pc = priv;
+
+	if (pc->next_irq >= ARRAY_SIZE(pc_free_irqs)) {
+		log_err("no free interrupt line left for another device (%zu in use)",
+			ARRAY_SIZE(pc_free_irqs));
+		return -ENOSPC;
+	}
+	*gsi = pc_free_irqs[pc->next_irq++];
+	return 0;
+}
+
+static int pc_mmio_alloc(void *priv, uint64_t size, uint64_t *base)
+{
+	struct pc *pc = priv;
+	uint64_t b = (pc->next_mmio + size - 1) & ~(size - 1); /* naturally aligned */
+
+	if (!size || (size & (size - 1)) || b + size > PC_MMIO_END) {
+		log_err("no MMIO window of %" PRIu64 " bytes left", size);
+		return -ENOSPC;
+	}
+	*base = b;
+	pc->next_mmio = b + size;
+	return 0;
+}
+
+/* Linux's virtio-mmio command-line form (drivers/virtio/virtio_mmio.c): SIZE@BASE:IRQ. */
+static int pc_announce(void *priv, const char *kind, uint64_t base, uint64_t size, unsigned gsi)
+{
+	struct pc *pc = priv;
+	size_t used = strlen(pc->cmdline);
+	int n;
+
+	if (strcmp(kind, "virtio-mmio"))
+		return -ENOTSUP;
+	n = snprintf(pc->cmdline + used, sizeof(pc->cmdline) - used,
+		     " virtio_mmio.device=%" PRIu64 "K@0x%" PRIx64 ":%u", size >> 10, base, gsi);
+	if (n < 0 || (size_t)n >= sizeof(pc->cmdline) - used) {
+		pc->cmdline[used] = '\0';
+		log_err("kernel command line too long with the %s device at 0x%" PRIx64, kind, base);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int pc_write_mptable(struct pc *pc, unsigned ncpus)
+{
+	size_t len = mptable_size(ncpus);
+	uint8_t *mpt = malloc(len);
+	int n = mpt ? mptable_build(mpt, len, BOOT_MPTABLE_ADDR, ncpus) : -ENOMEM;
+	int ret;
+
+	if (n < 0 || (size_t)n > BOOT_MPTABLE_MAX) {
+		log_err("cannot build an MP table for %u CPUs", ncpus);
+		free(mpt);
+		return n < 0 ? n : -ENOSPC;
+	}
+	ret = gmem_write(pc->m->mem, BOOT_MPTABLE_ADDR, mpt, (size_t)n);
+	free(mpt);
+	return ret;
+}
+
+static int pc_load_kernel(void *priv, const struct vm_config *c)
+{
+	struct pc *pc = priv;
+	struct boot_images img = { .cmdline = pc->cmdline, .prefer_elf64 = c->elf64_entry };
+	uint8_t *kernel = NULL, *initrd = NULL;
+	uint64_t ram = pc->m->mem->ram_size;
+	int ret;
+
+	ret = loadfile_read("kernel", c->kernel, ram, &kernel, &img.kernel_len);
+	if (!ret && c->initrd[0])
+		ret = loadfile_read("initrd", c->initrd, ram, &initrd, &img.initrd_len);
+	if (!ret) {
+		img.kernel = kernel;
+		img.initrd = initrd;
+		ret = boot_load(pc->m->mem, &img, &pc->boot); /* logs its own one-line reason */
+	}
+	if (!ret)
+		ret = pc_write_mptable(pc, c->ncpus);
+	if (!ret) {
+		log_info("kernel %s: %s, entry 0x%" PRIx64 ", initrd %zu KiB", c->kernel,
+			 boot_format_name(pc->boot.format), pc->boot.entry, img.initrd_len >> 10);
+		if (pc->boot.format != BOOT_FMT_ELF64 && pc->info.linux_caveat)
+			log_warn("%s", pc->info.linux_caveat);
+	}
+	free(kernel);
+	free(initrd);
+	return ret;
+}
+
+static int pc_vcpu_init(void *priv, struct accel_vcpu *v, unsigned id, unsigned ncpus)
+{
+	struct pc *pc = priv;
+	int ret = cpu_init(v, pc->cpuid, id, ncpus);
+
+	/* Every vCPU is set before any runs, so a SIPI is never overwritten. */
+	if (!ret && id == 0)
+		ret = cpu_set_boot_regs(v, &pc->boot);
+	return ret;
+}
+
+static struct uart *pc_console(void *priv)
+{
+	return ((struct pc *)priv)->serial0;
+}
+
+static int pc_ctrl_alt_del(void *priv)
+{
+	return i8042_send_ctrl_alt_del(((struct pc *)priv)->kbd);
+}
+
+const struct arch_ops x86_pc_arch = {
+	.name = "x86_64",
+	.mem_init = x86_mem_init,
+	.create = pc_create,
+	.irq_alloc = pc_irq_alloc,
+	.mmio_alloc = pc_mmio_alloc,
+	.announce = pc_announce,
+	.load_kernel = pc_load_kernel,
+	.vcpu_init = pc_vcpu_init,
+	.console = pc_console,
+	.ctrl_alt_del = pc_ctrl_alt_del,
+	.destroy = pc_destroy,
+};
