@@ -31,6 +31,7 @@ run_level() { # NAME CMD...
 	fi
 	echo "===== $name: $line"
 }
+run_level lint tests/lint/seams.sh
 run_level unit tests/run-unit.sh "$@"
 run_level host tests/host/run.sh
 run_level api  tests/host/api.sh
