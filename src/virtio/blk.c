@@ -198,7 +198,7 @@ static unsigned vblk_stats(void *dev, struct dev_stat *out, unsigned max)
 	n = virtio_stat_put(out, n, max, "read_bytes", virtio_stat_get(&b->bytes_read));
 	n = virtio_stat_put(out, n, max, "write_bytes", virtio_stat_get(&b->bytes_written));
 	n = virtio_stat_put(out, n, max, "flushes", virtio_stat_get(&b->flushes));
-	n = virtio_stat_put(out, n, max, "errors", virtio_stat_get(&b->errors));
+	n = virtio_stat_put(out, n, max, "io_errors", virtio_stat_get(&b->errors));
 	return n;
 }
 

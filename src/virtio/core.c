@@ -337,7 +337,7 @@ unsigned virtio_core_stats(struct virtio_core *c, struct dev_stat *out, unsigned
 	n = virtio_stat_put(out, n, max, "notifies", virtio_stat_get(&c->notifies));
 	n = virtio_stat_put(out, n, max, "interrupts", virtio_stat_get(&c->interrupts));
 	n = virtio_stat_put(out, n, max, "resets", virtio_stat_get(&c->resets));
-	n = virtio_stat_put(out, n, max, "errors", virtio_stat_get(&c->errors));
+	n = virtio_stat_put(out, n, max, "ring_errors", virtio_stat_get(&c->errors));
 	return n;
 }
 

@@ -457,7 +457,7 @@ TEST(stats)
 	CHECK_EQ(stat_of(s, n, "notifies"), 1);
 	CHECK_EQ(stat_of(s, n, "interrupts"), 1);
 	CHECK_EQ(stat_of(s, n, "resets"), 0);
-	CHECK_EQ(stat_of(s, n, "errors"), 0);
+	CHECK_EQ(stat_of(s, n, "ring_errors"), 0);
 	CHECK_EQ(stat_of(s, n, "irq"), f->gsi);
 	CHECK_EQ(stat_of(s, n, "mock_notifies"), 1); /* the device's own, after the transport's */
 	CHECK_EQ(virtio_mmio_dev_ops.stats(f->t, s, 3), 3); /* bounded by max */
