@@ -56,6 +56,19 @@ void dev_nop_destroy(void *dev)
 	(void)dev;
 }
 
+int dev_load_whole(struct snap_in *in, const char *kind)
+{
+	if (snap_in_error(in)) {
+		log_warn("%s: saved state is truncated (%zu bytes)", kind, in->len);
+		return -EINVAL;
+	}
+	if (snap_in_left(in)) {
+		log_warn("%s: saved state has %zu trailing bytes", kind, snap_in_left(in));
+		return snap_in_fail(in);
+	}
+	return 0;
+}
+
 int dev_ops_complete(const struct dev_ops *o)
 {
 	return o && o->kind && o->read && o->write && o->reset && o->save && o->load &&

@@ -64,6 +64,13 @@ int dev_nop_load(void *dev, struct snap_in *in);     /* accepts only an empty se
 unsigned dev_nop_stats(void *dev, struct dev_stat *out, unsigned max);
 void dev_nop_destroy(void *dev);
 
+/*
+ * For a device's load, after its gets: 0 when its section was read whole;
+ * else -EINVAL (the input marked bad) with one warning naming kind: the
+ * section was truncated, or had bytes left over. Field checks come after.
+ */
+int dev_load_whole(struct snap_in *in, const char *kind);
+
 /* 1 when every op is set (what devlist_add demands). */
 int dev_ops_complete(const struct dev_ops *ops);
 

@@ -308,17 +308,9 @@ static int i8042_state_get(struct i8042_state *s, struct snap_in *in)
 	s->out_head = snap_get_u8(in);
 	s->out_n = snap_get_u8(in);
 	snap_get_bytes(in, s->outq, sizeof(s->outq));
-	if (snap_in_error(in)) {
-		log_warn("i8042: saved state is truncated (%zu bytes)", in->len);
+	if (dev_load_whole(in, "i8042"))
 		return -EINVAL;
-	}
-	if (i8042_state_check(s, in))
-		return -EINVAL;
-	if (snap_in_left(in)) {
-		log_warn("i8042: saved state has %zu trailing bytes", snap_in_left(in));
-		return snap_in_fail(in);
-	}
-	return 0;
+	return i8042_state_check(s, in) ? -EINVAL : 0;
 }
 
 /* All or nothing: a refused section leaves the controller reset. */

@@ -134,17 +134,9 @@ static int rtc_state_get(struct rtc_state *s, struct snap_in *in)
 {
 	s->index = snap_get_u8(in);
 	snap_get_bytes(in, s->nvram, sizeof(s->nvram));
-	if (snap_in_error(in)) {
-		log_warn("mc146818-rtc: saved state is truncated (%zu bytes)", in->len);
+	if (dev_load_whole(in, "mc146818-rtc"))
 		return -EINVAL;
-	}
-	if (rtc_state_check(s, in))
-		return -EINVAL;
-	if (snap_in_left(in)) {
-		log_warn("mc146818-rtc: saved state has %zu trailing bytes", snap_in_left(in));
-		return snap_in_fail(in);
-	}
-	return 0;
+	return rtc_state_check(s, in) ? -EINVAL : 0;
 }
 
 /* All or nothing: a refused section leaves the clock reset. */

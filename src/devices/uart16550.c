@@ -375,17 +375,9 @@ static int uart_state_get(struct uart_state *s, struct snap_in *in)
 	s->rx_head = snap_get_u8(in);
 	s->rx_count = snap_get_u8(in);
 	snap_get_bytes(in, s->rx, sizeof(s->rx));
-	if (snap_in_error(in)) {
-		log_warn("uart16550: saved state is truncated (%zu bytes)", in->len);
+	if (dev_load_whole(in, "uart16550"))
 		return -EINVAL;
-	}
-	if (uart_state_check(s, in))
-		return -EINVAL;
-	if (snap_in_left(in)) {
-		log_warn("uart16550: saved state has %zu trailing bytes", snap_in_left(in));
-		return snap_in_fail(in);
-	}
-	return 0;
+	return uart_state_check(s, in) ? -EINVAL : 0;
 }
 
 /* All or nothing: a refused section leaves the port reset. */
