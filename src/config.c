@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -121,4 +123,47 @@ int config_parse_mac(const char *s, uint8_t mac[6])
 		return -EINVAL;
 	memcpy(mac, m, sizeof(m));
 	return 0;
+}
+
+struct json_object *config_json_object(const char *s, size_t len, const char *what, char *err,
+				       size_t errlen, int *ret)
+{
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error je;
+	struct json_object *o;
+	size_t end;
+
+	*ret = -EINVAL;
+	if (!tok) {
+		snprintf(err, errlen, "out of memory");
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	je = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!o && je == json_tokener_continue && end == len) {
+		/* A bare number or literal needs a delimiter to end. */
+		o = json_tokener_parse_ex(tok, " ", 1);
+		je = json_tokener_get_error(tok);
+	}
+	json_tokener_free(tok);
+	while (end < len && (s[end] == ' ' || s[end] == '\t' || s[end] == '\r' || s[end] == '\n'))
+		end++;
+	if (je != json_tokener_success || end != len) {
+		json_object_put(o);
+		snprintf(err, errlen, "malformed JSON: %s",
+			 je != json_tokener_success ? json_tokener_error_desc(je)
+						    : "data after the JSON value");
+		return NULL;
+	}
+	/* A JSON null parses as o == NULL. */
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		snprintf(err, errlen, "%s must be a JSON object", what);
+		return NULL;
+	}
+	*ret = 0;
+	return o;
 }

@@ -5,7 +5,10 @@
 #ifndef VMON_CONFIG_H
 #define VMON_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct json_object;
 
 /*
  * Parse a memory size: a number with an optional binary suffix K, M, G or T
@@ -30,5 +33,15 @@ int config_parse_duration(const char *s, uint64_t *secs);
  * may own: unicast and not all zero. 0 and mac[], or -EINVAL (mac untouched).
  */
 int config_parse_mac(const char *s, uint8_t mac[6]);
+
+/*
+ * Exactly one JSON object in s[0..len): json-c in strict mode, valid UTF-8,
+ * nothing but whitespace after it. The object (the caller puts it), or NULL
+ * with one line in err ("malformed JSON: ...", "WHAT must be a JSON object")
+ * and *ret = -EINVAL, or -ENOMEM. The API's bodies and vm_config's JSON form
+ * share it, so both refuse the same inputs the same way.
+ */
+struct json_object *config_json_object(const char *s, size_t len, const char *what, char *err,
+				       size_t errlen, int *ret);
 
 #endif

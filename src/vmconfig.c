@@ -659,47 +659,6 @@ static bool vmc_utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
-/* Exactly one JSON value in json[0..len), nothing but whitespace after it. NULL after a message. */
-static struct json_object *vmc_parse(const char *json, size_t len, char *err, size_t errlen)
-{
-	struct json_tokener *tok;
-	struct json_object *o;
-	enum json_tokener_error je;
-	size_t end;
-
-	tok = json_tokener_new();
-	if (!tok) {
-		vmc_fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	je = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (!o && je == json_tokener_continue && end == len) {
-		/* A bare number or literal needs a delimiter to end. */
-		o = json_tokener_parse_ex(tok, " ", 1);
-		je = json_tokener_get_error(tok);
-	}
-	json_tokener_free(tok);
-	while (end < len && (json[end] == ' ' || json[end] == '\t' || json[end] == '\r' ||
-			     json[end] == '\n'))
-		end++;
-	if (je != json_tokener_success || end != len) {
-		json_object_put(o);
-		vmc_fail(err, errlen, "malformed JSON: %s",
-			 je != json_tokener_success ? json_tokener_error_desc(je)
-						    : "data after the JSON value");
-		return NULL;
-	}
-	if (!o || json_object_get_type(o) != json_type_object) {
-		json_object_put(o);
-		vmc_fail(err, errlen, "the configuration must be a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 int vm_config_from_json(const char *json, size_t len, struct vm_config *c, char *err,
 			size_t errlen)
 {
@@ -715,9 +674,9 @@ int vm_config_from_json(const char *json, size_t len, struct vm_config *c, char 
 				VM_CONFIG_JSON_MAX);
 	if (!vmc_utf8_valid((const unsigned char *)json, len))
 		return vmc_fail(err, errlen, "malformed JSON: not valid UTF-8");
-	o = vmc_parse(json, len, err, errlen);
+	o = config_json_object(json, len, "the configuration", err, errlen, &ret);
 	if (!o)
-		return -EINVAL;
+		return ret;
 	/* Parse into a copy so that *c is untouched on failure (it is ~40 KiB: not on the stack). */
 	tmp = malloc(sizeof(*tmp));
 	if (!tmp) {

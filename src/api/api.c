@@ -165,48 +165,20 @@ static bool is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* Parse the body as exactly one JSON object. NULL after a 400. */
+/* Parse the body as exactly one JSON object (config.c's strict parser). NULL after a 400/500. */
 static struct json_object *parse_object(const char *body, size_t len, struct api_response *r)
 {
-	struct json_tokener *tok;
+	char err[API_ERR_MAX];
 	struct json_object *o;
-	enum json_tokener_error je;
-	size_t end;
+	int ret;
 
 	if (!body || len == 0) {
 		fault(r, 400, "the request needs a JSON body");
 		return NULL;
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		fault(r, 500, "out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	je = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (!o && je == json_tokener_continue && end == len) {
-		/* A bare number or literal needs a delimiter to end. */
-		o = json_tokener_parse_ex(tok, " ", 1);
-		je = json_tokener_get_error(tok);
-	}
-	json_tokener_free(tok);
-	while (end < len && (body[end] == ' ' || body[end] == '\t' ||
-			     body[end] == '\r' || body[end] == '\n'))
-		end++;
-	if (je != json_tokener_success || end != len) {
-		json_object_put(o);
-		fault(r, 400, "malformed JSON: %s", je != json_tokener_success ?
-		      json_tokener_error_desc(je) : "data after the JSON value");
-		return NULL;
-	}
-	/* A JSON null parses as o == NULL. */
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		fault(r, 400, "the body must be a JSON object");
-		return NULL;
-	}
+	o = config_json_object(body, len, "the body", err, sizeof(err), &ret);
+	if (!o)
+		fault(r, ret == -ENOMEM ? 500 : 400, "%s", err);
 	return o;
 }
 
