@@ -25,7 +25,6 @@
 #include "version.h"
 #include "vm.h"
 #include "vmconfig.h"
-#include "vmconfig_json.h"
 #ifndef VMON_NO_API
 #include "api/vmm.h"
 #include "cli/cli.h"

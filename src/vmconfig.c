@@ -1,6 +1,6 @@
 /*
  * vmconfig.c: struct vm_config's defaults, its validation and its JSON
- * form (vmconfig.h, vmconfig_json.h).
+ * form (vmconfig.h).
  *
  * Owns: every limit a configuration must meet (RAM, vCPUs, device counts,
  * string fields, NIC names and MACs), with the messages users see, and the
@@ -12,7 +12,6 @@
  * Threads: pure functions of their arguments (plus sysconf for host RAM).
  */
 #include "vmconfig.h"
-#include "vmconfig_json.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -37,7 +37,6 @@
 #include "log.h"
 #include "stats.h"
 #include "vm.h"
-#include "vmconfig_json.h"
 
 /* boot_args leave room for the " root=/dev/vdX rw" a root drive appends. */
 #define VMM_ARGS_MAX (VM_CMDLINE_MAX - 64)
@@ -490,7 +489,7 @@ static json_object *vmm_member(json_object *o, const char *k)
 }
 
 /*
- * The configuration's JSON form (vmconfig_json.h) plus what only the API
+ * The configuration's JSON form (vmconfig.h) plus what only the API
  * has: drive and interface ids, the root drive, and Firecracker's fixed
  * machine-config fields.
  */

@@ -18,7 +18,6 @@
 
 #include "fuzz.h"
 #include "vmconfig.h"
-#include "vmconfig_json.h"
 
 static struct vm_config cfg, before, again;
 

@@ -17,7 +17,6 @@
 
 #include "test.h"
 #include "vmconfig.h"
-#include "vmconfig_json.h"
 
 #define MiB (1ULL << 20)
 
