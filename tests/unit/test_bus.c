@@ -6,7 +6,8 @@
  * whatever the map order, bus_find (exact containment, straddling, the top
  * of the address space) and bus_access (offsets handed to handlers, the
  * returned index, device errors passed up, -ENOENT when unclaimed), plus
- * the shared dev_nop_* stubs. The fake device records every call.
+ * the shared dev_nop_* stubs, and bus_unmap (a moving BAR). The fake device
+ * records every call.
  * Single-threaded.
  */
 #include <errno.h>
@@ -331,5 +332,39 @@ TEST(nop_stubs)
 	}
 }
 
-TEST_MAIN(T(init), T(map_overlap_refused), T(map_bad_ops), T(map_full), T(sorted_any_order),
+/* bus_unmap: a range goes (a PCI BAR moving, with vCPUs paused) and its space is free again. */
+TEST(unmap)
+{
+	static struct bus b; /* big: keep it off the stack */
+	struct rec_dev d[3] = { { 0 } };
+	uint8_t v = 0;
+
+	bus_init(&b, "mmio");
+	CHECK_EQ(bus_map(&b, 0x1000, 0x100, &rec_ops, &d[0], "a"), 0);
+	CHECK_EQ(bus_map(&b, 0x2000, 0x100, &rec_ops, &d[1], "bar"), 0);
+	CHECK_EQ(bus_map(&b, 0x3000, 0x100, &rec_ops, &d[2], "c"), 0);
+	CHECK_EQ(bus_unmap(&b, 0x2001), -ENOENT); /* only a range's base names it */
+	CHECK_EQ(bus_unmap(&b, 0x9000), -ENOENT);
+	CHECK_EQ(bus_unmap(&b, 0x2000), 0);
+	CHECK_EQ(b.nr, 2);
+	CHECK(sorted(&b));
+	CHECK_EQ(bus_access(&b, 0x2000, &v, 1, 0), -ENOENT); /* gone */
+	CHECK_EQ(d[1].reads, 0);
+	CHECK_EQ(bus_find(&b, 0x3000, 1), 1); /* later ranges moved down one index */
+	CHECK_EQ(bus_unmap(&b, 0x2000), -ENOENT); /* twice: nothing left to remove */
+	/* The BAR comes back elsewhere, bigger, overlapping where it was. */
+	CHECK_EQ(bus_map(&b, 0x1f00, 0x200, &rec_ops, &d[1], "bar"), 0);
+	CHECK_EQ(bus_access(&b, 0x2000, &v, 1, 0), 1);
+	CHECK_EQ(d[1].reads, 1);
+	CHECK_EQ(d[1].last_off, 0x100);
+	/* A full table has room again after an unmap. */
+	for (unsigned i = b.nr; i < BUS_MAX_RANGES; i++)
+		CHECK_EQ(bus_map(&b, 0x100000 + 0x10 * (uint64_t)i, 0x10, &rec_ops, &d[0], "r"), 0);
+	CHECK_EQ(bus_map(&b, 0x900000, 0x10, &rec_ops, &d[0], "x"), -ENOSPC);
+	CHECK_EQ(bus_unmap(&b, 0x1000), 0);
+	CHECK_EQ(bus_map(&b, 0x900000, 0x10, &rec_ops, &d[0], "x"), 0);
+	CHECK(sorted(&b));
+}
+
+TEST_MAIN(T(unmap), T(init), T(map_overlap_refused), T(map_bad_ops), T(map_full), T(sorted_any_order),
 	  T(find_edges), T(access_dispatch), T(nop_stubs))
