@@ -44,7 +44,9 @@ def parse(lines):
             for f in fields:
                 if "=" in f:
                     k, v = f.split("=", 1)
-                    d[k] = v
+                    # The first wins: a boot line carries the tag's cpus= (asked for)
+                    # and later the cpus= L2 saw, which is "-" when the run failed.
+                    d.setdefault(k, v)
             if dest is None:
                 meta.update(d)
             else:

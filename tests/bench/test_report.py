@@ -112,5 +112,11 @@ with tempfile.TemporaryDirectory() as d:
           and "| launch->init, 1 vCPU (ms) | 200.0 (100.0-300.0) n=3 | 400.0 (400.0-500.0) n=3 | 0.50 |" in md,
           md[:400])
 
+# A failed boot's line has the tag's cpus=2 and then l1bench's cpus=- (L2 never said):
+# it stays in the 2-vCPU group as a failure, not a group of its own.
+_, r2, _ = report.parse(["BENCH-RAW kind=boot vmm=qemu cpus=2 round=3 i=0 rc=0 marker_ms=- "
+                         "l2_uptime_s=- cpus=- hwm_kb=- exit_ms=5014.5"])
+check("a failed run keeps the vCPU count it was asked for", r2[0]["cpus"] == "2", r2)
+
 print(f"{passed} passed, {failed} failed, 0 skipped")
 sys.exit(1 if failed else 0)
