@@ -282,6 +282,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 
 /* ---- pause and resume ------------------------------------------------------ */
 
+/* CLOCK_REALTIME 10 ms from now: how often waits wake to drain a detached console. */
+static void vm_realtime_in_10ms(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += 10 * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static unsigned vm_threads_running(struct vm *vm)
 {
 	unsigned n = 0;
@@ -299,9 +310,23 @@ int vm_pause(struct vm *vm)
 	atomic_store(&vm->pause_req, 1);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	/* vm_run broadcasts when the VM stops, so this wait always ends. */
-	while (vm->nr_parked < vm_threads_running(vm) && !vm_stopped(vm))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	/*
+	 * vm_run broadcasts when the VM stops, so this wait always ends. With a
+	 * detached console this thread is also the one that empties its pipe: a
+	 * vCPU blocked writing guest output to a full pipe would never park, so
+	 * wake every 10 ms and drain it (as vm_join_vcpus does).
+	 */
+	while (vm->nr_parked < vm_threads_running(vm) && !vm_stopped(vm)) {
+		struct timespec until;
+
+		if (!vm->host.mux) {
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+			continue;
+		}
+		vm_realtime_in_10ms(&until);
+		if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until))
+			conmux_drain(vm->host.mux);
+	}
 	if (vm_stopped(vm))
 		ret = -ESRCH;
 	pthread_mutex_unlock(&vm->pause_lock);
@@ -493,12 +518,7 @@ static void vm_join_vcpus(struct vm *vm)
 		while (v->thread_started) {
 			struct timespec until;
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 10 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			vm_realtime_in_10ms(&until);
 			if (!pthread_timedjoin_np(v->thread, NULL, &until))
 				v->thread_started = 0;
 			else if (vm->host.mux)

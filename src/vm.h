@@ -123,7 +123,8 @@ void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
 /*
  * Pause: every vCPU leaves the accelerator and waits; returns once all
  * have (0), or -ESRCH when the VM is stopping. Device work on the I/O
- * thread goes on (a request in flight completes). Idempotent.
+ * thread goes on (a request in flight completes). Idempotent. The VMM
+ * thread's (it drains a detached console's pipe while it waits).
  */
 int vm_pause(struct vm *vm);
 /* Let paused vCPUs run again. Idempotent. */

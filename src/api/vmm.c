@@ -451,14 +451,6 @@ static int vmm_pause(struct vmm *v, char *err)
 
 	if (ret || v->state != API_STATE_RUNNING)
 		return ret;
-	/*
-	 * vm_pause waits here, on the VMM thread, for every vCPU to park. A vCPU
-	 * inside a UART write waits for room in the console pipe, which only
-	 * this thread empties: empty it first, so what one exit can still write
-	 * (at most a string I/O's worth) fits.
-	 */
-	if (v->mux_open)
-		conmux_drain(&v->mux);
 	ret = vm_pause(v->vm);
 	if (ret) {
 		snprintf(err, API_ERR_MAX, "the VM is stopping");
