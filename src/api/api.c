@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "version.h"
+#include "vmconfig.h"
 
 #define API_APP_NAME "vmon"
 #define API_NAME_SHOW 64 /* bytes of a client-supplied name echoed back */
@@ -415,8 +416,9 @@ static bool machine_fields(struct json_object *o, bool put, struct api_machine *
 	if (v) {
 		int64_t n = json_object_get_int64(v);
 
-		if (n < 1 || n > 254) {
-			fault(r, 400, "vcpu_count must be 1-254");
+		/* The limits are vmconfig.h's; the VMM validates the whole config again. */
+		if (n < 1 || n > VM_MAX_CPUS) {
+			fault(r, 400, "vcpu_count must be 1-%d", VM_MAX_CPUS);
 			return false;
 		}
 		m->vcpu_count = (unsigned)n;
@@ -426,8 +428,8 @@ static bool machine_fields(struct json_object *o, bool put, struct api_machine *
 		int64_t n = json_object_get_int64(v);
 
 		/* Above INT64_MAX json-c keeps a uint64; get_int64 saturates. */
-		if (n < 2) {
-			fault(r, 400, "mem_size_mib must be at least 2");
+		if (n < (int64_t)(VM_MIN_MEM >> 20)) {
+			fault(r, 400, "mem_size_mib must be at least %llu", VM_MIN_MEM >> 20);
 			return false;
 		}
 		m->mem_size_mib = n == INT64_MAX ? json_object_get_uint64(v) : (uint64_t)n;
