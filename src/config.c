@@ -125,6 +125,16 @@ int config_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+const char *config_shown(const char *s, char buf[CONFIG_SHOWN_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < CONFIG_SHOWN_MAX; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	strcpy(buf + i, s[i] ? "..." : "");
+	return buf;
+}
+
 struct json_object *config_json_object(const char *s, size_t len, const char *what, char *err,
 				       size_t errlen, int *ret)
 {

@@ -34,6 +34,15 @@ int config_parse_duration(const char *s, uint64_t *secs);
  */
 int config_parse_mac(const char *s, uint8_t mac[6]);
 
+#define CONFIG_SHOWN_MAX 64 /* bytes of a user- or client-supplied name echoed in a message */
+
+/*
+ * s made safe for a one-line message: at most CONFIG_SHOWN_MAX bytes (then
+ * "..."), anything but printable ASCII shown as '?'. buf holds
+ * CONFIG_SHOWN_MAX + 4 bytes; returns buf.
+ */
+const char *config_shown(const char *s, char buf[CONFIG_SHOWN_MAX + 4]);
+
 /*
  * Exactly one JSON object in s[0..len): json-c in strict mode, valid UTF-8,
  * nothing but whitespace after it. The object (the caller puts it), or NULL

@@ -28,7 +28,6 @@
 
 #include "config.h"
 
-#define VMC_NAME_SHOW 64 /* bytes of a member name echoed in a message */
 
 void vm_config_defaults(struct vm_config *c)
 {
@@ -121,17 +120,6 @@ static int vmc_check_devices(const struct vm_config *c, char *err, size_t errlen
 	return 0;
 }
 
-/* A name from the user, safe for a one-line message: bounded, printable ASCII only. */
-static const char *vmc_printable(const char *s, char buf[VMC_NAME_SHOW + 4])
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < VMC_NAME_SHOW; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	strcpy(buf + i, s[i] ? "..." : "");
-	return buf;
-}
-
 /* What Linux takes as an interface name (dev_valid_name in net/core/dev.c). */
 static bool vmc_ifname_ok(const char *s)
 {
@@ -146,7 +134,7 @@ static bool vmc_ifname_ok(const char *s)
 static int vmc_check_nets(const struct vm_config *c, char *err, size_t errlen)
 {
 	static const uint8_t zero[VNET_MAC_LEN];
-	char buf[VMC_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	for (unsigned i = 0; i < c->nr_disks; i++)
 		if (!c->disks[i].path[0])
@@ -158,12 +146,12 @@ static int vmc_check_nets(const struct vm_config *c, char *err, size_t errlen)
 			return vmc_fail(err, errlen, "--net %u: no tap=NAME", i + 1);
 		if (!vmc_ifname_ok(n->tap))
 			return vmc_fail(err, errlen, "--net tap=%s: not an interface name",
-					vmc_printable(n->tap, buf));
+					config_shown(n->tap, buf));
 		/* Bit 0 of the first octet is the group bit (IEEE 802-2014 §8.2). */
 		if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, sizeof(zero))))
 			return vmc_fail(err, errlen,
 					"--net tap=%s: the MAC must be unicast and not all zero",
-					vmc_printable(n->tap, buf));
+					config_shown(n->tap, buf));
 	}
 	return 0;
 }
@@ -335,7 +323,7 @@ static const char *vmc_type_name(enum json_type t)
 static int vmc_members(struct vmc_ctx *x, struct json_object *o, const struct vmc_field *f,
 		       size_t n)
 {
-	char buf[VMC_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	json_object_object_foreach(o, key, val) {
 		size_t i;
@@ -344,7 +332,7 @@ static int vmc_members(struct vmc_ctx *x, struct json_object *o, const struct vm
 			;
 		if (i == n)
 			return vmc_fail(x->err, x->errlen, "unknown field '%s' in %s",
-					vmc_printable(key, buf), x->where);
+					config_shown(key, buf), x->where);
 		if (json_object_get_type(val) != f[i].type)
 			return vmc_fail(x->err, x->errlen, "'%s.%s' must be %s", x->where, key,
 					vmc_type_name(f[i].type));

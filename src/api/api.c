@@ -28,7 +28,6 @@
 #include "vmconfig.h"
 
 #define API_APP_NAME "vmon"
-#define API_NAME_SHOW 64 /* bytes of a client-supplied name echoed back */
 
 /* ---- responses */
 
@@ -72,21 +71,6 @@ static void fault(struct api_response *r, int status, const char *fmt, ...)
 	if (json_object_object_add(o, "fault_message", json_object_new_string(msg)) == 0)
 		r->body = json_dup(o);
 	json_object_put(o);
-}
-
-/*
- * A client-supplied name for a fault_message: at most API_NAME_SHOW bytes,
- * anything but printable ASCII shown as '?' (paths and methods come from
- * the wire unchecked; the body's strings are UTF-8 but may be long).
- */
-static const char *shown(const char *s, char buf[API_NAME_SHOW + 4])
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < API_NAME_SHOW; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	strcpy(buf + i, s[i] ? "..." : "");
-	return buf;
 }
 
 static bool errno_is_client(int e)
@@ -190,7 +174,7 @@ static struct json_object *parse_object(const char *body, size_t len, struct api
 static bool check_fields(struct json_object *o, const struct field *fields, size_t n,
 			 struct api_response *r)
 {
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	json_object_object_foreach(o, key, val) {
 		size_t i;
@@ -198,7 +182,7 @@ static bool check_fields(struct json_object *o, const struct field *fields, size
 		for (i = 0; i < n && strcmp(key, fields[i].name) != 0; i++)
 			;
 		if (i == n) {
-			fault(r, 400, "unknown field '%s'", shown(key, buf));
+			fault(r, 400, "unknown field '%s'", config_shown(key, buf));
 			return false;
 		}
 		if (val && !ftype_ok(val, fields[i].type)) {
@@ -283,7 +267,7 @@ static bool get_id(struct json_object *o, const char *name, const char *path_id,
 		   char *dst, struct api_response *r)
 {
 	const char *s = json_object_get_string(member(o, name));
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	if (!valid_id(s) || strlen(s) != (size_t)json_object_get_string_len(member(o, name))) {
 		fault(r, 400, "'%s' must be 1-%d characters of [A-Za-z0-9_-]", name,
@@ -292,7 +276,7 @@ static bool get_id(struct json_object *o, const char *name, const char *path_id,
 	}
 	if (strcmp(s, path_id) != 0) {
 		fault(r, 400, "'%s' '%s' does not match the id in the path '%s'", name, s,
-		      shown(path_id, buf));
+		      config_shown(path_id, buf));
 		return false;
 	}
 	memcpy(dst, s, strlen(s) + 1);
@@ -537,7 +521,7 @@ static void put_action(const struct api *a, struct json_object *o, struct api_re
 {
 	static const struct field f[] = { { "action_type", F_STR, true } };
 	const char *t;
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	if (!check_fields(o, f, 1, r))
 		return;
@@ -549,14 +533,14 @@ static void put_action(const struct api *a, struct json_object *o, struct api_re
 	else if (strcmp(t, "FlushMetrics") == 0)
 		reply_none(r);
 	else
-		fault(r, 400, "unknown action_type '%s'", shown(t, buf));
+		fault(r, 400, "unknown action_type '%s'", config_shown(t, buf));
 }
 
 static void patch_vm(const struct api *a, struct json_object *o, struct api_response *r)
 {
 	static const struct field f[] = { { "state", F_STR, true } };
 	const char *s;
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	if (!check_fields(o, f, 1, r))
 		return;
@@ -566,7 +550,7 @@ static void patch_vm(const struct api *a, struct json_object *o, struct api_resp
 	else if (strcmp(s, "Resumed") == 0)
 		no_arg_op(a, a->ops->resume, "Resumed", r);
 	else
-		fault(r, 400, "state must be \"Paused\" or \"Resumed\", not '%s'", shown(s, buf));
+		fault(r, 400, "state must be \"Paused\" or \"Resumed\", not '%s'", config_shown(s, buf));
 }
 
 static void get_json(const struct api *a,
@@ -684,7 +668,7 @@ static void dispatch(const struct api *a, const struct route_def *d, const char 
 		     const char *id, const char *body, size_t len, struct api_response *r)
 {
 	struct json_object *o;
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	if (strcmp(method, "GET") == 0) {
 		if (d->route == R_ROOT)
@@ -699,7 +683,7 @@ static void dispatch(const struct api *a, const struct route_def *d, const char 
 	}
 	if (id && !valid_id(id)) {
 		fault(r, 400, "invalid id '%s' in the path: want 1-%d characters of [A-Za-z0-9_-]",
-		      shown(id, buf), API_ID_MAX - 1);
+		      config_shown(id, buf), API_ID_MAX - 1);
 		return;
 	}
 	o = parse_object(body, len, r);
@@ -715,7 +699,7 @@ void api_handle(const struct api *a, const char *method, const char *path,
 {
 	const struct route_def *d;
 	const char *id;
-	char buf[API_NAME_SHOW + 4];
+	char buf[CONFIG_SHOWN_MAX + 4];
 
 	resp->status = 500;
 	resp->body = NULL;
@@ -730,12 +714,12 @@ void api_handle(const struct api *a, const char *method, const char *path,
 	}
 	d = find_route(path, &id);
 	if (!d) {
-		fault(resp, 404, "unknown path '%s'", shown(path, buf));
+		fault(resp, 404, "unknown path '%s'", config_shown(path, buf));
 		return;
 	}
 	if (!method_allowed(method, d->allow)) {
 		fault(resp, 405, "method %s is not allowed on %s (allowed: %s)",
-		      shown(method, buf), d->path, d->allow);
+		      config_shown(method, buf), d->path, d->allow);
 		resp->allow = d->allow;
 		return;
 	}
