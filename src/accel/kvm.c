@@ -87,24 +87,29 @@ int accel_kvm_probe(const char *path, struct accel_info *out)
 	return 0;
 }
 
-static int kvm_check_caps(struct kvm_accel *k, unsigned ncpus)
+int kvm_need_caps(struct kvm_accel *k, const struct kvm_cap_need *need, size_t n)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} need[] = {
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	};
-
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
 			log_err("host KVM lacks %s, which vmon needs", need[i].name);
 			return -ENOTSUP;
 		}
 	}
+	return 0;
+}
+
+static int kvm_check_caps(struct kvm_accel *k, unsigned ncpus)
+{
+	static const struct kvm_cap_need need[] = {
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+	};
+	int ret = kvm_need_caps(k, need, sizeof(need) / sizeof(need[0]));
+
+	if (ret)
+		return ret;
 	if ((int)ncpus > k->info.max_vcpus) {
 		log_err("--cpus %u: this host's KVM allows at most %d vCPUs", ncpus, k->info.max_vcpus);
 		return -EINVAL;

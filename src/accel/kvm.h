@@ -28,7 +28,16 @@ struct kvm_vcpu {
 	atomic_int has_thread;
 };
 
-/* Per arch (kvm_x86.c): capabilities it needs beyond the common ones, NULL-terminated names. */
+/* A capability vmon cannot run without, and its name for the message. */
+struct kvm_cap_need {
+	int cap;
+	const char *name;
+};
+
+/* 0 when the host has every capability in need[0..n); else -ENOTSUP, naming the first missing. */
+int kvm_need_caps(struct kvm_accel *k, const struct kvm_cap_need *need, size_t n);
+
+/* Per arch (kvm_x86.c): capabilities it needs beyond the common ones (kvm_need_caps). */
 int kvm_arch_check_caps(struct kvm_accel *k);
 /* Per arch: VM-wide set-up right after KVM_CREATE_VM (x86: TSS, irqchip, PIT). */
 int kvm_arch_vm_init(struct kvm_accel *k);

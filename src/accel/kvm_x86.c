@@ -27,21 +27,12 @@
 
 int kvm_arch_check_caps(struct kvm_accel *k)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} need[] = {
+	static const struct kvm_cap_need need[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	};
 
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
-			log_err("host KVM lacks %s, which vmon needs", need[i].name);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	return kvm_need_caps(k, need, sizeof(need) / sizeof(need[0]));
 }
 
 int kvm_arch_vm_init(struct kvm_accel *k)
