@@ -12,13 +12,36 @@ API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 BUILD    := build
+# ARCH=arm64: cross-build vmon for arm64 hosts with Debian's gcc-aarch64-linux-gnu into
+# build/arm64/ (the arm64 board src/arch/arm64/ and accel/kvm_arm64.c instead of the x86 files).
+# Its json-c and libfdt come from Debian's arm64 packages, unpacked into the cache by
+# scripts/cross-deps-arm64.sh. The API's libraries (libmicrohttpd, libcurl) are not fetched for
+# arm64, so both arm64 binaries are built as vmon.static is: without src/api/ and src/cli/.
+ARCH     ?= x86_64
+ARM64_ARCH_SRCS := $(wildcard src/arch/arm64/*.c)
+ifeq ($(ARCH),arm64)
+CC       := aarch64-linux-gnu-gcc
+BUILD    := build/arm64
+XDEPS    := $(shell scripts/cross-deps-arm64.sh)
+CPPFLAGS += -I$(XDEPS)/usr/include -DVMON_NO_API
+LDLIBS   := -L$(XDEPS)/usr/lib/aarch64-linux-gnu -lpthread -ljson-c -lfdt
+API_LIBS :=
+ARCH_SRCS := $(ARM64_ARCH_SRCS) src/accel/kvm_arm64.c
+else
+ARCH_SRCS := $(wildcard src/arch/x86/*.c) src/accel/kvm_x86.c
+endif
 # The core: every .c under src/ but main.c, the API server and the CLI.
 # New rooms (accel/, arch/<arch>/, devices/, virtio/, snapshot/) are picked up as files appear.
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) \
-             $(wildcard src/accel/*.c src/arch/*.c src/arch/x86/*.c src/devices/*.c \
-                        src/virtio/*.c src/snapshot/*.c)
+             $(filter-out src/accel/kvm_x86.c src/accel/kvm_arm64.c,$(wildcard src/accel/*.c)) \
+             $(wildcard src/arch/*.c src/devices/*.c src/virtio/*.c src/snapshot/*.c) \
+             $(ARCH_SRCS)
 # The management API (the server in `vmon run`) and the management CLI.
+ifeq ($(ARCH),arm64)
+API_SRCS  :=
+else
 API_SRCS  := $(wildcard src/api/*.c src/cli/*.c)
+endif
 VMON_SRCS := $(CORE_SRCS) $(API_SRCS)
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
@@ -49,6 +72,12 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 $(BUILD)/unit/%: tests/unit/%.c $(VMON_SRCS) $(HDRS) tests/unit/test.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+
+# The arm64 board's pure parts (device tree, Image header, GIC layout) tested on this host:
+# test_arm64_* link src/arch/arm64/ beside the native tree, with libfdt.
+$(BUILD)/unit/test_arm64_%: tests/unit/test_arm64_%.c $(VMON_SRCS) $(ARM64_ARCH_SRCS) $(HDRS) tests/unit/test.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) $(ARM64_ARCH_SRCS) -o $@ $(LDLIBS) $(API_LIBS) -lfdt
 
 # ---- host-test guests: freestanding x86-64 ELF images in guests/*/.
 GUEST_CFLAGS := -std=c17 -Wall -Wextra -Werror -O2 -ffreestanding -nostdlib -fno-pic -no-pie \

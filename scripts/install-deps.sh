@@ -15,7 +15,20 @@ PKGS=(
 	clang libclang-rt-14-dev    # libFuzzer harnesses (make fuzz; a short run in make test)
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl  # management API: HTTP server, JSON, client; curl in its tests
 	gnuplot-nox                 # make bench: the plots
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make ARCH=arm64 (vmon for arm64, arm64 kernels)
+	qemu-system-arm             # L0 for the arm64 nested test (qemu-system-aarch64, TCG)
+	libfdt-dev                  # arm64 board's device tree (the unit tests build it on x86)
 )
+# arm64 json-c/libfdt/busybox are unpacked from Debian's arm64 packages (scripts/*-arm64.sh):
+# apt-get download needs the foreign architecture.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" = 0 ]; then
+		dpkg --add-architecture arm64
+		apt-get update -qq
+	else
+		echo "vmon's arm64 build needs: sudo dpkg --add-architecture arm64 && sudo apt-get update" >&2
+	fi
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -141,4 +141,33 @@ int accel_kvm_create(const char *path, unsigned ncpus, struct accel **out);
 /* Describe the host's KVM without creating a VM (vmon info). 0 or -errno, logged. */
 int accel_kvm_probe(const char *path, struct accel_info *out);
 
+/*
+ * arm64 (accel/kvm_arm64.c, arch/arm64/): vCPU state kinds beside enum
+ * accel_reg, passed to vcpu_set/vcpu_get cast to enum accel_reg. Plain
+ * structs, so the arm64 board builds (and is unit-tested) on any host.
+ */
+enum accel_arm64_reg {
+	/*
+	 * set: KVM_ARM_PREFERRED_TARGET + KVM_ARM_VCPU_INIT with PSCI 0.2 (and
+	 * POWER_OFF for secondaries); on the vCPU with id ncpus - 1 the vGIC's
+	 * addresses are set and it is initialised (every vCPU exists by then).
+	 */
+	ACCEL_ARM64_INIT = 0x100,  /* struct accel_arm64_init */
+	ACCEL_ARM64_CORE,          /* struct accel_arm64_core: set x0-x3, pc, pstate; get pc */
+};
+
+struct accel_arm64_init {
+	uint32_t power_off;   /* 1: starts off, waits for PSCI CPU_ON */
+	uint32_t ncpus;
+	uint64_t gic_dist;    /* GICv3 distributor base (64 KiB) */
+	uint64_t gic_redist;  /* first redistributor (128 KiB per vCPU) */
+	uint32_t gic_nr_irqs; /* SGIs + PPIs + SPIs, a multiple of 32 */
+};
+
+struct accel_arm64_core {
+	uint64_t x[4];
+	uint64_t pc;
+	uint64_t pstate;
+};
+
 #endif

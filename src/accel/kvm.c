@@ -136,9 +136,13 @@ static int kvm_map_ram(struct accel *a, unsigned slot, uint64_t gpa, uint64_t si
 
 static int kvm_irq_line(struct accel *a, unsigned gsi, int level)
 {
+#if defined(__aarch64__)
+	return kvm_arm64_irq_line(kvm_of(a), gsi, level);
+#else
 	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
 
 	return ioctl(kvm_of(a)->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+#endif
 }
 
 static int kvm_msi(struct accel *a, uint64_t addr, uint32_t data)
@@ -389,6 +393,10 @@ static void kvm_destroy(struct accel *a)
 
 	if (!k)
 		return;
+#if defined(__aarch64__)
+	if (k->gic_fd > 0)
+		close(k->gic_fd);
+#endif
 	if (k->vm_fd >= 0)
 		close(k->vm_fd);
 	if (k->kvm_fd >= 0)

@@ -12,11 +12,21 @@
 
 #include "accel/accel.h"
 
+#if defined(__aarch64__)
+#define KVM_ARM64_SPIS_MAX 128 /* SPI lines vmon's arm64 board may use (GSI = SPI index) */
+#endif
+
 struct kvm_accel {
 	struct accel base;
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct accel_info info;
+#if defined(__aarch64__)
+	/* kvm_arm64.c: the vGIC device, and SPI levels driven before it was initialised. */
+	int gic_fd;
+	atomic_int gic_ready;
+	uint64_t gic_levels[KVM_ARM64_SPIS_MAX / 64];
+#endif
 };
 
 struct kvm_vcpu {
@@ -48,5 +58,9 @@ int kvm_arch_vcpu_get(struct kvm_vcpu *v, enum accel_reg r, void *buf, size_t le
 int kvm_arch_vcpu_set(struct kvm_vcpu *v, enum accel_reg r, const void *buf, size_t len);
 /* Per arch: the vCPU's program counter (crash messages); 0 when it cannot be read. */
 uint64_t kvm_arch_pc(struct kvm_vcpu *v);
+#if defined(__aarch64__)
+/* kvm_arm64.c: drive SPI gsi (KVM_IRQ_LINE's arm64 encoding; kept until the vGIC is ready). */
+int kvm_arm64_irq_line(struct kvm_accel *k, unsigned gsi, int level);
+#endif
 
 #endif

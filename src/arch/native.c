@@ -11,6 +11,13 @@ const struct arch_ops *arch_native(void)
 {
 	return &x86_pc_arch;
 }
+#elif defined(__aarch64__)
+#include "arch/arm64/virt.h"
+
+const struct arch_ops *arch_native(void)
+{
+	return &arm64_virt_arch;
+}
 #else
-#error "vmon supports x86-64 hosts only so far (arm64: TODO(#14))"
+#error "vmon supports x86-64 and arm64 hosts"
 #endif
