@@ -17,7 +17,7 @@
 
 #include "arch/arm64/layout.h"
 
-#define ARM64_FDT_MAX     0x10000 /* 64 KiB: far above what 123 CPUs and 16 devices take */
+#define ARM64_FDT_MAX     0x10000 /* 64 KiB: far above what 251 CPUs and 16 devices take */
 #define ARM64_FDT_GIC_PHANDLE 1
 
 struct arm64_fdt_dev {
