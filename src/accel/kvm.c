@@ -154,8 +154,19 @@ static int kvm_msi(struct accel *a, uint64_t addr, uint32_t data)
 	return ioctl(kvm_of(a)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }
 
+#if defined(__aarch64__)
 static int kvm_irqfd(struct accel *a, int fd, unsigned gsi, int assign)
 {
+	return kvm_arm64_irqfd(kvm_of(a), fd, gsi, assign);
+}
+
+int kvm_irqfd_set(struct kvm_accel *k, int fd, unsigned gsi, int assign)
+{
+	struct accel *a = &k->base;
+#else
+static int kvm_irqfd(struct accel *a, int fd, unsigned gsi, int assign)
+{
+#endif
 	struct kvm_irqfd r = { .fd = (uint32_t)fd, .gsi = gsi,
 			       .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
 

@@ -26,6 +26,9 @@ struct kvm_accel {
 	int gic_fd;
 	atomic_int gic_ready;
 	uint64_t gic_levels[KVM_ARM64_SPIS_MAX / 64];
+	/* irqfds asked for before the vGIC was initialised (KVM refuses them: EAGAIN). */
+	struct { int fd; unsigned gsi; } gic_irqfds[KVM_ARM64_SPIS_MAX];
+	unsigned nr_gic_irqfds;
 #endif
 };
 
@@ -61,6 +64,9 @@ uint64_t kvm_arch_pc(struct kvm_vcpu *v);
 #if defined(__aarch64__)
 /* kvm_arm64.c: drive SPI gsi (KVM_IRQ_LINE's arm64 encoding; kept until the vGIC is ready). */
 int kvm_arm64_irq_line(struct kvm_accel *k, unsigned gsi, int level);
+/* kvm_arm64.c: irqfd on SPI gsi; queued until the vGIC is ready, then wired by kvm_irqfd_set. */
+int kvm_arm64_irqfd(struct kvm_accel *k, int fd, unsigned gsi, int assign);
+int kvm_irqfd_set(struct kvm_accel *k, int fd, unsigned gsi, int assign);
 #endif
 
 #endif

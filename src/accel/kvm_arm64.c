@@ -117,6 +117,28 @@ int kvm_arm64_irq_line(struct kvm_accel *k, unsigned gsi, int level)
 	return kvm_arm64_line(k, gsi, level);
 }
 
+int kvm_arm64_irqfd(struct kvm_accel *k, int fd, unsigned gsi, int assign)
+{
+	if (gsi >= KVM_ARM64_SPIS_MAX)
+		return -EINVAL;
+	if (atomic_load(&k->gic_ready))
+		return kvm_irqfd_set(k, fd, gsi, assign);
+	if (assign) {
+		if (k->nr_gic_irqfds >= KVM_ARM64_SPIS_MAX)
+			return -ENOSPC;
+		k->gic_irqfds[k->nr_gic_irqfds].fd = fd;
+		k->gic_irqfds[k->nr_gic_irqfds++].gsi = gsi;
+		return 0;
+	}
+	for (unsigned i = 0; i < k->nr_gic_irqfds; i++) {
+		if (k->gic_irqfds[i].fd == fd && k->gic_irqfds[i].gsi == gsi) {
+			k->gic_irqfds[i] = k->gic_irqfds[--k->nr_gic_irqfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* Every vCPU exists: place the distributor and redistributors, initialise, replay lines. */
 static int kvm_arm64_gic_init(struct kvm_accel *k, const struct accel_arm64_init *in)
 {
@@ -140,6 +162,9 @@ static int kvm_arm64_gic_init(struct kvm_accel *k, const struct accel_arm64_init
 	if (ret)
 		return ret;
 	atomic_store(&k->gic_ready, 1);
+	for (unsigned i = 0; !ret && i < k->nr_gic_irqfds; i++)
+		ret = kvm_irqfd_set(k, k->gic_irqfds[i].fd, k->gic_irqfds[i].gsi, 1);
+	k->nr_gic_irqfds = 0;
 	for (unsigned spi = 0; !ret && spi < KVM_ARM64_SPIS_MAX; spi++)
 		if (k->gic_levels[spi / 64] & (1ULL << (spi % 64)))
 			ret = kvm_arm64_line(k, spi, 1);
