@@ -24,3 +24,9 @@ bench: deps
 bench-io: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vmon.static
 	@bench/nested-io.sh --vmm $(BUILD)/vmon.static
+
+# `make bench-arm64`: vmon beside kvmtool (static, built from its public source into the cache)
+# on arm64 KVM, in one arm64 L1 under qemu-system-aarch64 (bench/nested-arm64.sh, BENCH_ROUNDS).
+.PHONY: bench-arm64
+bench-arm64: deps
+	@bench/nested-arm64.sh --out bench/results/$$(date -u +%F)-arm64
