@@ -67,6 +67,14 @@ static const char usage_run[] =
 	"\n"
 	"Boot a guest. Its first serial port (ttyS0) is this terminal: stdin goes to the\n"
 	"guest, guest output to stdout, diagnostics to stderr. Ctrl-A x quits, Ctrl-A h helps.\n"
+#if defined(__aarch64__)
+	"The guest always has a virtio-rng; virtio-mmio devices, the GICv3, timer, PSCI\n"
+	"and the ns16550a (ttyS0) are described in the device tree vmon builds.\n"
+	"\n"
+	"Options:\n"
+	"  -k, --kernel PATH    guest kernel: an uncompressed arm64 Image (gunzip an\n"
+	"                       Image.gz first); at most 251 vCPUs on this board\n"
+#else
 	"The guest always has a virtio-rng; virtio-mmio devices are announced by appending\n"
 	"virtio_mmio.device=4K@ADDR:IRQ to the kernel command line.\n"
 	"\n"
@@ -74,6 +82,7 @@ static const char usage_run[] =
 	"  -k, --kernel PATH    guest kernel: a bzImage (64-bit boot protocol), an ELF\n"
 	"                       vmlinux with a PVH note (32-bit PVH entry), or any x86-64\n"
 	"                       ELF (started in 64-bit mode with boot_params in rsi)\n"
+#endif
 	"  -i, --initrd PATH    initial ramdisk, loaded high in guest RAM\n"
 	"  -c, --cmdline STR    kernel command line\n"
 	"                       (default: \"console=ttyS0 reboot=k panic=1\")\n"

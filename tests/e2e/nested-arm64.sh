@@ -6,7 +6,8 @@
 #   l2-1cpu     project L2 Image + initramfs, --cpus 1: marker with cpus=1, vmon exits 0
 #   l2-2cpu     --cpus 2: the guest sees 2 CPUs (PSCI CPU_ON), exits 0
 #   blk-rng     --disk IMG,ro: L2 reads the disk (blkro) and virtio-rng (rng), both rc=0
-#   poweroff    the guest powers off (PSCI SYSTEM_OFF): vmon exits 0
+#   poweroff    the guest powers off (PSCI SYSTEM_OFF): vmon exits 0; --stats counts the exits
+#   bad-image   a cpio given as --kernel: vmon exits 1 saying it is not an arm64 Image
 #   stock       Debian's linux-image-6.1.0-*-arm64 (fetched as a .deb, cached) to the marker
 # L1 prints `CASE-BEGIN name` / `CASE-END name rc=<vmon status> ms=<launch to exit>`; a case
 # passes when rc=0 and its markers sit between the two lines.
@@ -20,7 +21,7 @@ VMON_LOG_TAG=nested-arm64
 # shellcheck source=../../scripts/lib/cache.sh
 source "$repo/scripts/lib/cache.sh"
 
-cases=(l2-1cpu l2-2cpu blk-rng poweroff stock)
+cases=(l2-1cpu l2-2cpu blk-rng poweroff bad-image stock)
 timeout_s=${VMON_NESTED_TIMEOUT:-900}
 keep=0
 while [ $# -gt 0 ]; do
@@ -105,7 +106,8 @@ base="console=ttyS0 panic=-1"
 run l2-1cpu -k /l2/Image -i /l2/initrd.cpio -p 1 -c "$base"
 run l2-2cpu -k /l2/Image -i /l2/initrd.cpio -p 2 -c "$base"
 run blk-rng -k /l2/Image -i /l2/initrd.cpio -p 1 --disk /l2/disk.img,ro -c "$base vmon.test=blkro vmon.test=rng"
-run poweroff -k /l2/Image -i /l2/initrd.cpio -p 1 -c "$base vmon.exit=poweroff"
+run poweroff -k /l2/Image -i /l2/initrd.cpio -p 1 --stats -c "$base vmon.exit=poweroff"
+run bad-image -k /l2/initrd.cpio -p 1 -c "$base"
 if [ -f /l2/stock-Image ]; then
 	run stock -k /l2/stock-Image -i /l2/initrd.cpio -p 1 -m 512M -c "$base"
 fi
@@ -156,6 +158,14 @@ for c in "${cases[@]}"; do
 	end=$(grep "^CASE-END $c " <<<"$s" || true)
 	if [ -z "$end" ]; then check "$c" "no CASE-END (L1 status $qrc)"; continue; fi
 	rc=$(sed -n 's/.* rc=\([0-9]*\).*/\1/p' <<<"$end")
+	if [ "$c" = bad-image ]; then
+		why=ok
+		[ "$rc" = 1 ] || why="vmon exited $rc, want 1"
+		grep -q "not an arm64 Image" <<<"$s" || [ "$why" != ok ] || why="no 'not an arm64 Image' message"
+		check "$c" "$why"
+		echo "  $end"
+		continue
+	fi
 	why=ok
 	[ "$rc" = 0 ] || why="vmon exited $rc"
 	case $c in l2-2cpu) want=2 ;; *) want=1 ;; esac
@@ -167,6 +177,7 @@ for c in "${cases[@]}"; do
 	fi
 	if [ "$c" = poweroff ]; then
 		grep -q "^VMON-L2-POWEROFF" <<<"$s" || [ "$why" != ok ] || why="the guest did not power off"
+		grep -qE "vCPU 0: [0-9]+ exits to user space.*mmio" <<<"$s" || [ "$why" != ok ] || why="--stats printed no MMIO exit counts"
 	fi
 	check "$c" "$why"
 	echo "  $end"
