@@ -7,6 +7,8 @@ WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CPPFLAGS := -D_GNU_SOURCE -Isrc
 # json-c: vm_config's JSON form (--dump-config); it has a static archive, so vmon.static has it too.
 LDLIBS   := -lpthread -ljson-c
+# libsodium: snapshot checksums (BLAKE2b) and the host-key HMAC (crypto_auth); static archive too.
+LDLIBS   += -lsodium
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
