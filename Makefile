@@ -73,7 +73,7 @@ demo: deps
 # Every level, continuing past failures; ends with "N passed, N failed, N skipped".
 # The binaries are independent: build them on every core (each unit test links the whole tree).
 test: deps
-	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(BUILD)/kvm_state $(UNIT_BINS) $(GUEST_BINS)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(BUILD)/kvm_state $(BUILD)/snap_vm $(UNIT_BINS) $(GUEST_BINS)
 	@tests/run-all.sh $(UNIT_BINS)
 
 test-unit: $(UNIT_BINS)
@@ -89,7 +89,12 @@ $(BUILD)/kvm_state: tests/host/kvm_state.c $(VMON_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
 
-test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(BUILD)/kvm_state $(GUEST_BINS)
+# Snapshot and restore of a guest in two processes (tests/host/snap_vm.c, for snapshot.sh).
+$(BUILD)/snap_vm: tests/host/snap_vm.c $(VMON_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+
+test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(BUILD)/kvm_state $(BUILD)/snap_vm $(GUEST_BINS)
 	@tests/host/run.sh
 
 test-e2e: $(BUILD)/vmon.static

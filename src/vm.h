@@ -56,6 +56,12 @@ struct vm_host {
 	int action_fd;       /* -1: none */
 	void (*on_action)(void *ctx);
 	void *action_ctx;
+	/*
+	 * A snapshot directory to restore (#15), or NULL: vm_create maps its
+	 * memory file as guest RAM (MAP_PRIVATE) before the accelerator sees
+	 * it and loads no kernel; vm_restore then loads the state.
+	 */
+	const char *restore_dir;
 };
 
 struct vm {
@@ -88,7 +94,27 @@ struct vm {
 	int stop_efd;             /* eventfd: wakes the main loop to stop */
 	int rx_space_efd;         /* eventfd: the UART has room for input again */
 	uint64_t start_ns, end_ns;
+
+	/* Snapshots (vm_snapshot.c, #15): this VM's lineage and last generation. */
+	uint8_t snap_lineage[16];
+	int snap_has_lineage;
+	uint64_t snap_generation;
+	char snap_id[64];        /* the VM's name in its snapshots ("" -> "vm") */
 };
+
+/*
+ * Snapshots (vm_snapshot.c). vm_snapshot: the VM paused (vm_pause), write a
+ * full snapshot to dir (DIR/state, DIR/memory), its generation taken from
+ * the lineage store under state_dir. vm_restore: into a VM vm_create built
+ * from the snapshot's configuration and never ran, after checking the state
+ * file's MAC with state_dir's host key and the rollback rule
+ * (snapshot/lineage.h). Both 0 or -errno with one line in err.
+ */
+int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen);
+int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+	       char *err, size_t errlen);
+/* vm_create's half of a restore: map DIR/memory over the laid-out RAM. 0 or -errno, logged. */
+int vm_snapshot_map_memory(struct vm *vm, const char *dir);
 
 /* Console on stdin/stdout, no mux, no deadline, no actions. */
 void vm_host_defaults(struct vm_host *h);
