@@ -100,6 +100,7 @@ struct vm {
 	int snap_has_lineage;
 	uint64_t snap_generation;
 	char snap_id[64];        /* the VM's name in its snapshots ("" -> "vm") */
+	int snap_dirty_on;       /* dirty logging on since the last snapshot */
 };
 
 /*
@@ -110,9 +111,30 @@ struct vm {
  * file's MAC with state_dir's host key and the rollback rule
  * (snapshot/lineage.h). Both 0 or -errno with one line in err.
  */
+/*
+ * allow_rollback of vm_restore/vm_restore_diff: VM_RESTORE_ALLOW_ROLLBACK
+ * restores an older generation (audited); VM_RESTORE_DIFF_FOLLOWS marks the
+ * base of a diff chain, whose rollback check the caller leaves to the
+ * chain's last vm_restore_diff (which always checks): it must apply one.
+ */
+#define VM_RESTORE_ALLOW_ROLLBACK 1
+#define VM_RESTORE_DIFF_FOLLOWS 2
 int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen);
 int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 	       char *err, size_t errlen);
+/*
+ * A diff snapshot (paused, after a vm_snapshot of this run): only the pages
+ * the guest wrote since the last snapshot (the accelerator's dirty log),
+ * plus all device and vCPU state. TODO(#15): pages vmon's own devices write
+ * (virtio rings and buffers) are not in KVM's log; a diff of a VM whose
+ * virtio devices moved data can miss them.
+ * vm_restore_diff: apply one on top of what vm_restore (or a previous
+ * diff) restored; it must be that snapshot's child in the lineage.
+ */
+int vm_snapshot_diff(struct vm *vm, const char *dir, const char *state_dir, char *err,
+		     size_t errlen);
+int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+		    char *err, size_t errlen);
 /* vm_create's half of a restore: map DIR/memory over the laid-out RAM. 0 or -errno, logged. */
 int vm_snapshot_map_memory(struct vm *vm, const char *dir);
 

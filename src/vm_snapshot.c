@@ -66,8 +66,42 @@ static int vm_snap_collect(struct vm *vm, struct snapfile *f, struct vm_snap_buf
 	return ret;
 }
 
-int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen)
+/*
+ * After a snapshot: dirty logging on (first time) and its log cleared, so
+ * the next diff holds exactly the pages the guest wrote since this one.
+ */
+static int vm_snap_track(struct vm *vm, uint64_t **bits)
 {
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < vm->mem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->mem.region[i];
+
+		if (!vm->snap_dirty_on)
+			ret = vm->accel->ops->dirty_track(vm->accel, i, r->gpa, r->size, r->hva, 1);
+		if (!ret)
+			ret = vm->accel->ops->dirty_get(vm->accel, i, bits[i]);
+	}
+	if (!ret)
+		vm->snap_dirty_on = 1;
+	return ret;
+}
+
+static int vm_snap_bits_alloc(struct vm *vm, uint64_t **bits)
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		bits[i] = calloc(1, snapmem_bitmap_bytes(vm->mem.region[i].size));
+		if (!bits[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int vm_snapshot_kind(struct vm *vm, const char *dir, const char *state_dir, int diff,
+			    char *err, size_t errlen)
+{
+	uint64_t *bits[GMEM_MAX_REGIONS] = { 0 };
+	struct snap_out dirty;
 	char path[VM_SNAP_PATH];
 	uint8_t key[SNAPFILE_KEY_LEN];
 	struct snapfile *f = calloc(1, sizeof(*f));
@@ -76,7 +110,13 @@ int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err
 	int fd, ret;
 
 	snap_out_init(&o);
-	if (!f || !b || vm->nr_vcpus > 256) {
+	snap_out_init(&dirty);
+	if (diff && !vm->snap_dirty_on) {
+		snprintf(err, errlen, "a diff snapshot needs an earlier snapshot of this run to diff from");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!f || !b || vm->nr_vcpus > 256 || vm_snap_bits_alloc(vm, bits)) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -90,7 +130,8 @@ int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err
 	}
 	memcpy(f->lineage, vm->snap_lineage, sizeof(f->lineage));
 	f->arch = SNAP_ARCH_X86_64;
-	f->kind = SNAP_KIND_FULL;
+	f->kind = diff ? SNAP_KIND_DIFF : SNAP_KIND_FULL;
+	f->parent_generation = diff ? vm->snap_generation : 0;
 	f->nr_vcpus = vm->nr_vcpus;
 	snprintf(f->vm_id, sizeof(f->vm_id), "%s", vm->snap_id[0] ? vm->snap_id : "vm");
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -105,7 +146,18 @@ int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	ret = snapmem_write_full(&vm->mem, fd, f);
+	if (diff) {
+		/* The pages the guest wrote since the last snapshot (and the log cleared). */
+		for (unsigned i = 0; !ret && i < vm->mem.nr_regions; i++)
+			ret = vm->accel->ops->dirty_get(vm->accel, i, bits[i]);
+		if (!ret)
+			ret = snapmem_write_diff(&vm->mem, (const uint64_t *const *)bits, fd, f,
+						 &dirty);
+		if (!ret)
+			ret = snapfile_add(f, SNAP_SEC_DIRTY, dirty.buf, dirty.len);
+	} else {
+		ret = snapmem_write_full(&vm->mem, fd, f);
+	}
 	if (!ret && fsync(fd))
 		ret = -errno;
 	close(fd);
@@ -129,9 +181,17 @@ int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err
 		snprintf(err, errlen, "writing %s: %s", path, strerror(-ret));
 	else
 		vm->snap_generation = f->generation;
+	if (!ret && !diff) {
+		ret = vm_snap_track(vm, bits);
+		if (ret)
+			snprintf(err, errlen, "turning dirty-page logging on: %s", strerror(-ret));
+	}
 out:
 	sodium_memzero(key, sizeof(key));
 	snap_out_free(&o);
+	snap_out_free(&dirty);
+	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+		free(bits[i]);
 	if (b)
 		vm_snap_bufs_free(b, vm->nr_vcpus <= 256 ? vm->nr_vcpus : 0);
 	free(b);
@@ -176,6 +236,17 @@ int vm_snapshot_map_memory(struct vm *vm, const char *dir)
 		log_err("mapping %s as guest RAM: %s", path,
 			ret == -EINVAL ? "shorter than the VM's RAM" : strerror(-ret));
 	return ret;
+}
+
+int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen)
+{
+	return vm_snapshot_kind(vm, dir, state_dir, 0, err, errlen);
+}
+
+int vm_snapshot_diff(struct vm *vm, const char *dir, const char *state_dir, char *err,
+		     size_t errlen)
+{
+	return vm_snapshot_kind(vm, dir, state_dir, 1, err, errlen);
 }
 
 static int vm_restore_memory(struct vm *vm, const char *dir, const struct snapfile *f, char *err,
@@ -292,8 +363,11 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = lineage_check_restore(state_dir, f->lineage, f->generation, allow_rollback, dir, err,
-				    errlen);
+	/* The base of a diff chain is judged by the chain's last diff (vm_restore_diff). */
+	if (!(allow_rollback & VM_RESTORE_DIFF_FOLLOWS))
+		ret = lineage_check_restore(state_dir, f->lineage, f->generation,
+					    allow_rollback & VM_RESTORE_ALLOW_ROLLBACK, dir, err,
+					    errlen);
 	if (!ret)
 		ret = vm_restore_memory(vm, dir, f, err, errlen);
 	if (!ret)
@@ -303,6 +377,68 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 		vm->snap_has_lineage = 1;
 		vm->snap_generation = f->generation;
 	}
+out:
+	sodium_memzero(key, sizeof(key));
+	free(buf);
+	free(f);
+	return ret;
+}
+
+int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+		    char *err, size_t errlen)
+{
+	char path[VM_SNAP_PATH];
+	uint8_t key[SNAPFILE_KEY_LEN];
+	struct snapfile *f = calloc(1, sizeof(*f));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int64_t pages;
+	int fd, ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = lineage_hostkey(state_dir, key, err, errlen);
+	if (ret)
+		goto out;
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ret = snapfile_read_path(path, &buf, &len);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		goto out;
+	}
+	ret = snapfile_parse(buf, len, key, f, err, errlen);
+	if (ret)
+		goto out;
+	if (f->kind != SNAP_KIND_DIFF || !vm->snap_has_lineage ||
+	    memcmp(f->lineage, vm->snap_lineage, sizeof(f->lineage)) ||
+	    f->parent_generation != vm->snap_generation || f->nr_vcpus != vm->nr_vcpus) {
+		snprintf(err, errlen,
+			 "%s is not a diff on what was restored (generation %llu of this lineage)", dir,
+			 (unsigned long long)vm->snap_generation);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = lineage_check_restore(state_dir, f->lineage, f->generation,
+				    allow_rollback & VM_RESTORE_ALLOW_ROLLBACK, dir, err, errlen);
+	if (ret)
+		goto out;
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	pages = snapmem_apply_diff(&vm->mem, fd, f);
+	close(fd);
+	if (pages < 0) {
+		ret = (int)pages;
+		snprintf(err, errlen, "applying %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	ret = vm_restore_state(vm, f, err, errlen);
+	if (!ret)
+		vm->snap_generation = f->generation;
 out:
 	sodium_memzero(key, sizeof(key));
 	free(buf);

@@ -5,7 +5,9 @@
  *       boot KERNEL (4 MiB, 1 vCPU, serial to OUT), let it run 1 s, pause,
  *       snapshot to SNAPDIR, stop.
  *   snap_vm restore KERNEL SNAPDIR STATEDIR OUT [--allow-rollback] [--then-snapshot DIR2]
- * Either takes --mem MIB (default 4).
+ * Either takes --mem MIB (default 4). save --diff DIR2: after the snapshot,
+ * run 1 s more and take a diff snapshot to DIR2; restore --diff DIR2: apply
+ * it on top of SNAPDIR.
  *       build the same VM, restore SNAPDIR into it, run 1 s (serial to OUT),
  *       optionally pause and snapshot again to DIR2, stop.
  * Prints "restore-us N": vm_create + vm_restore wall time, i.e. up to the
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 {
 	struct vm_config *cfg = calloc(1, sizeof(*cfg));
 	struct vm *vm = calloc(1, sizeof(*vm));
-	const char *then = NULL;
+	const char *then = NULL, *diff = NULL;
 	struct vm_host host;
 	pthread_t t;
 	unsigned long long mem_mib = 4;
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 			allow = 1;
 		else if (!strcmp(argv[i], "--then-snapshot") && i + 1 < argc)
 			then = argv[++i];
+		else if (!strcmp(argv[i], "--diff") && i + 1 < argc)
+			diff = argv[++i];
 		else if (!strcmp(argv[i], "--mem") && i + 1 < argc)
 			mem_mib = strtoull(argv[++i], NULL, 10);
 	}
@@ -90,30 +94,51 @@ int main(int argc, char **argv)
 	t0 = now_us(); /* restore time: vm_create + vm_restore, up to the first KVM_RUN */
 	if (fd < 0 || vm_create(vm, cfg, &host)) {
 		fprintf(stderr, "snap_vm: cannot create the VM\n");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	snprintf(vm->snap_id, sizeof(vm->snap_id), "counter");
 	if (!strcmp(argv[1], "restore")) {
 		char err[512];
 
-		if (vm_restore(vm, argv[3], argv[4], allow, err, sizeof(err))) {
+		if (vm_restore(vm, argv[3], argv[4], allow | (diff ? VM_RESTORE_DIFF_FOLLOWS : 0), err,
+			       sizeof(err))) {
 			fprintf(stderr, "snap_vm: restore: %s\n", err);
-			vm_destroy(vm);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 		printf("restore-us %llu\n", (unsigned long long)(now_us() - t0));
+		if (diff && vm_restore_diff(vm, diff, argv[4], allow, err, sizeof(err))) {
+			fprintf(stderr, "snap_vm: restore diff: %s\n", err);
+			rc = 1;
+			goto out;
+		}
 	}
 	pthread_create(&t, NULL, runner, vm);
 	usleep(1000000);
 	if (!strcmp(argv[1], "save"))
 		rc = snap(vm, argv[3], argv[4]);
+	if (!rc && diff && !strcmp(argv[1], "save")) {
+		char err[512];
+
+		vm_resume(vm);
+		usleep(1000000);
+		if (vm_pause(vm) || vm_snapshot_diff(vm, diff, argv[4], err, sizeof(err))) {
+			fprintf(stderr, "snap_vm: diff snapshot: %s\n", err);
+			rc = 1;
+		} else {
+			printf("diff generation %llu\n", (unsigned long long)vm->snap_generation);
+		}
+	}
 	else if (then)
 		rc = snap(vm, then, argv[4]);
 	vm_request_stop(vm, VM_EXIT_HOST_STOP, "test done");
 	vm_resume(vm);
 	pthread_join(t, NULL);
+out:
 	vm_destroy(vm);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	free(vm);
 	free(cfg);
 	return rc;
