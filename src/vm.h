@@ -42,6 +42,7 @@
 #include "machine.h"
 #include "vcpu.h"
 #include "vmconfig.h"
+#include "snapshot/genid.h"
 
 /*
  * What a running VM is given by its host process, beside its config:
@@ -101,6 +102,8 @@ struct vm {
 	uint64_t snap_generation;
 	char snap_id[64];        /* the VM's name in its snapshots ("" -> "vm") */
 	int snap_dirty_on;       /* dirty logging on since the last snapshot */
+	uint8_t snap_genid[16];  /* VM generation ID, new at each restore (snapshot/genid.h) */
+	struct snap_genid_hook genid_hook; /* set by the vmgenid device (ACPI, #11) */
 };
 
 /*

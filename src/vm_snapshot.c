@@ -376,6 +376,13 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 		memcpy(vm->snap_lineage, f->lineage, sizeof(vm->snap_lineage));
 		vm->snap_has_lineage = 1;
 		vm->snap_generation = f->generation;
+		/* Two restores of one snapshot must not look alike to the guest. */
+		randombytes_buf(vm->snap_genid, sizeof(vm->snap_genid));
+		if (vm->genid_hook.fn)
+			ret = vm->genid_hook.fn(vm->genid_hook.ctx, vm->snap_genid);
+		if (ret)
+			snprintf(err, errlen, "telling the guest its new generation ID: %s",
+				 strerror(-ret));
 	}
 out:
 	sodium_memzero(key, sizeof(key));

@@ -108,6 +108,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		printf("restore-us %llu\n", (unsigned long long)(now_us() - t0));
+		printf("genid ");
+		for (unsigned i = 0; i < sizeof(vm->snap_genid); i++)
+			printf("%02x", vm->snap_genid[i]);
+		printf("\n");
 		if (diff && vm_restore_diff(vm, diff, argv[4], allow, err, sizeof(err))) {
 			fprintf(stderr, "snap_vm: restore diff: %s\n", err);
 			rc = 1;

@@ -6,6 +6,7 @@
 #   allowed    --allow-rollback restores it and writes one audit line (from=2 to=1)
 #   tampered   one byte of the state file changed: refused
 #   foreign    another host's key (another state directory): refused
+#   genid      two restores of one snapshot draw different VM generation IDs
 #   diff       full snapshot, 1 s on, a diff (dirty pages only): base + diff restores
 #              to the diff's point (the counter goes on from the last value printed),
 #              and the diff's memory file holds fewer blocks than the base's
@@ -21,7 +22,7 @@ bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	for c in continue rollback allowed tampered foreign diff restore-time; do
+	for c in continue rollback allowed tampered foreign genid diff restore-time; do
 		echo "SKIP $c: /dev/kvm is absent or not accessible"; skip=$((skip + 1))
 	done
 	echo "$skip skipped"; echo "0 passed, 0 failed, $skip skipped"; exit 0
@@ -60,6 +61,13 @@ else bad tampered "$(cat $T/log)"; fi
 if $B restore $G $T/s2 $T/other $T/o6 >$T/log 2>&1; then bad foreign "restored"
 elif grep -q 'authentication failed' $T/log; then ok "foreign (another host key: refused)"
 else bad foreign "$(cat $T/log)"; fi
+
+# genid: two restores of one snapshot get different VM generation IDs
+g1=$($B restore $G $T/s2 $T/st $T/o10 2>/dev/null | sed -n 's/^genid //p')
+g2=$($B restore $G $T/s2 $T/st $T/o11 2>/dev/null | sed -n 's/^genid //p')
+if [ ${#g1} = 32 ] && [ ${#g2} = 32 ] && [ "$g1" != "$g2" ] && [ "$g1" != 00000000000000000000000000000000 ]; then
+	ok "genid (two restores of one snapshot: $g1 vs $g2)"
+else bad genid "'$g1' vs '$g2'"; fi
 
 # diff (its own lineage and state directory)
 if $B save $G $T/b $T/sd $T/od1 --diff $T/d >$T/log 2>&1 && $B restore $G $T/b $T/sd $T/od2 --diff $T/d >>$T/log 2>&1; then
