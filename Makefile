@@ -7,6 +7,8 @@ WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CPPFLAGS := -D_GNU_SOURCE -Isrc
 # json-c: vm_config's JSON form (--dump-config); it has a static archive, so vmon.static has it too.
 LDLIBS   := -lpthread -ljson-c
+# libsodium: snapshot checksums (BLAKE2b) and the host-key HMAC (crypto_auth); static archive too.
+LDLIBS   += -lsodium
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -100,7 +102,7 @@ demo: deps
 # Every level, continuing past failures; ends with "N passed, N failed, N skipped".
 # The binaries are independent: build them on every core (each unit test links the whole tree).
 test: deps
-	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(UNIT_BINS) $(GUEST_BINS)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/vmon.static $(BUILD)/two_vms $(BUILD)/kvm_state $(BUILD)/snap_vm $(UNIT_BINS) $(GUEST_BINS)
 	@tests/run-all.sh $(UNIT_BINS)
 
 test-unit: $(UNIT_BINS)
@@ -111,7 +113,17 @@ $(BUILD)/two_vms: tests/host/two_vms.c $(VMON_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
 
-test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(GUEST_BINS)
+# The accelerator's snapshot state ops on /dev/kvm (tests/host/kvm_state.c), ASan+UBSan.
+$(BUILD)/kvm_state: tests/host/kvm_state.c $(VMON_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+
+# Snapshot and restore of a guest in two processes (tests/host/snap_vm.c, for snapshot.sh).
+$(BUILD)/snap_vm: tests/host/snap_vm.c $(VMON_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+
+test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(BUILD)/kvm_state $(BUILD)/snap_vm $(GUEST_BINS)
 	@tests/host/run.sh
 
 test-e2e: $(BUILD)/vmon.static

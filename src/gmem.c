@@ -6,15 +6,17 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
-static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size)
+/* fd < 0: anonymous; else a private (copy-on-write) mapping of fd at off. */
+static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
 	void *p;
 
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, (off_t)off);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
@@ -23,7 +25,8 @@ static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size)
 		return -err;
 	}
 	/* Guest RAM is big and mostly idle: let THP back it where it can. */
-	madvise(p, size, MADV_HUGEPAGE);
+	if (fd < 0)
+		madvise(p, size, MADV_HUGEPAGE);
 	m->region[m->nr_regions].gpa = gpa;
 	m->region[m->nr_regions].size = size;
 	m->region[m->nr_regions].hva = p;
@@ -38,7 +41,7 @@ void gmem_init(struct gmem *m)
 	m->owns_mappings = 1;
 }
 
-int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size)
+static int gmem_check_new(const struct gmem *m, uint64_t gpa, uint64_t size)
 {
 	uint64_t end;
 
@@ -49,7 +52,36 @@ int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size)
 	for (unsigned i = 0; i < m->nr_regions; i++)
 		if (gpa < m->region[i].gpa + m->region[i].size && m->region[i].gpa < end)
 			return -EINVAL;
-	return gmem_map(m, gpa, size);
+	return 0;
+}
+
+int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size)
+{
+	int ret = gmem_check_new(m, gpa, size);
+
+	return ret ? ret : gmem_map(m, gpa, size, -1, 0);
+}
+
+int gmem_add_file(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off)
+{
+	struct stat st;
+	uint64_t end;
+	int ret = gmem_check_new(m, gpa, size);
+
+	if (ret)
+		return ret;
+	if (fd < 0 || (off & 0xfff) || __builtin_add_overflow(off, size, &end))
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	/* A mapping past the file's end would SIGBUS on the guest's first touch. */
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < end) {
+		log_err("memory file holds %llu bytes; the region at gpa %#llx needs %llu",
+			(unsigned long long)st.st_size, (unsigned long long)gpa,
+			(unsigned long long)end);
+		return -EINVAL;
+	}
+	return gmem_map(m, gpa, size, fd, off);
 }
 
 int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size)

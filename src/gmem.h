@@ -44,6 +44,16 @@ void gmem_init(struct gmem *m);
 int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size);
 
 /*
+ * Map size bytes of the file fd at offset off as one more region at gpa,
+ * MAP_PRIVATE: pages are read on the guest's first touch and a write copies
+ * the page, so the file (a snapshot's memory file) is never changed and
+ * restore time does not grow with RAM size. fd may be closed afterwards.
+ * Same -EINVAL rules as gmem_add_anon, plus an unaligned offset or a file
+ * shorter than off + size.
+ */
+int gmem_add_file(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off);
+
+/*
  * Describe caller-owned memory as one region at gpa (unit tests, fuzzers).
  * gmem_free will not unmap it.
  */

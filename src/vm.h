@@ -42,6 +42,7 @@
 #include "machine.h"
 #include "vcpu.h"
 #include "vmconfig.h"
+#include "snapshot/genid.h"
 
 /*
  * What a running VM is given by its host process, beside its config:
@@ -56,6 +57,12 @@ struct vm_host {
 	int action_fd;       /* -1: none */
 	void (*on_action)(void *ctx);
 	void *action_ctx;
+	/*
+	 * A snapshot directory to restore (#15), or NULL: vm_create maps its
+	 * memory file as guest RAM (MAP_PRIVATE) before the accelerator sees
+	 * it and loads no kernel; vm_restore then loads the state.
+	 */
+	const char *restore_dir;
 };
 
 struct vm {
@@ -88,7 +95,51 @@ struct vm {
 	int stop_efd;             /* eventfd: wakes the main loop to stop */
 	int rx_space_efd;         /* eventfd: the UART has room for input again */
 	uint64_t start_ns, end_ns;
+
+	/* Snapshots (vm_snapshot.c, #15): this VM's lineage and last generation. */
+	uint8_t snap_lineage[16];
+	int snap_has_lineage;
+	uint64_t snap_generation;
+	char snap_id[64];        /* the VM's name in its snapshots ("" -> "vm") */
+	int snap_dirty_on;       /* dirty logging on since the last snapshot */
+	uint8_t snap_genid[16];  /* VM generation ID, new at each restore (snapshot/genid.h) */
+	struct snap_genid_hook genid_hook; /* set by the vmgenid device (ACPI, #11) */
 };
+
+/*
+ * Snapshots (vm_snapshot.c). vm_snapshot: the VM paused (vm_pause), write a
+ * full snapshot to dir (DIR/state, DIR/memory), its generation taken from
+ * the lineage store under state_dir. vm_restore: into a VM vm_create built
+ * from the snapshot's configuration and never ran, after checking the state
+ * file's MAC with state_dir's host key and the rollback rule
+ * (snapshot/lineage.h). Both 0 or -errno with one line in err.
+ */
+/*
+ * allow_rollback of vm_restore/vm_restore_diff: VM_RESTORE_ALLOW_ROLLBACK
+ * restores an older generation (audited); VM_RESTORE_DIFF_FOLLOWS marks the
+ * base of a diff chain, whose rollback check the caller leaves to the
+ * chain's last vm_restore_diff (which always checks): it must apply one.
+ */
+#define VM_RESTORE_ALLOW_ROLLBACK 1
+#define VM_RESTORE_DIFF_FOLLOWS 2
+int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen);
+int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+	       char *err, size_t errlen);
+/*
+ * A diff snapshot (paused, after a vm_snapshot of this run): only the pages
+ * the guest wrote since the last snapshot (the accelerator's dirty log),
+ * plus all device and vCPU state. TODO(#15): pages vmon's own devices write
+ * (virtio rings and buffers) are not in KVM's log; a diff of a VM whose
+ * virtio devices moved data can miss them.
+ * vm_restore_diff: apply one on top of what vm_restore (or a previous
+ * diff) restored; it must be that snapshot's child in the lineage.
+ */
+int vm_snapshot_diff(struct vm *vm, const char *dir, const char *state_dir, char *err,
+		     size_t errlen);
+int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+		    char *err, size_t errlen);
+/* vm_create's half of a restore: map DIR/memory over the laid-out RAM. 0 or -errno, logged. */
+int vm_snapshot_map_memory(struct vm *vm, const char *dir);
 
 /* Console on stdin/stdout, no mux, no deadline, no actions. */
 void vm_host_defaults(struct vm_host *h);

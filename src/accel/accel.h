@@ -92,6 +92,8 @@ enum accel_query {
 
 struct accel;
 struct accel_vcpu;
+struct snap_out;
+struct snap_in;
 
 struct accel_ops {
 	const char *name; /* "kvm" */
@@ -121,6 +123,28 @@ struct accel_ops {
 	int (*vcpu_set)(struct accel_vcpu *v, enum accel_reg r, const void *buf, size_t len);
 
 	void (*destroy)(struct accel *a);
+
+	/*
+	 * Snapshot and migration state (#15). Called on the VMM thread with
+	 * every vCPU paused. vcpu_save/vm_save append the complete vCPU state
+	 * (x86: regs, sregs, XSAVE or FPU, XCRs, MSRs incl. TSC and kvmclock,
+	 * LAPIC, MP state, events, debug registers) / the VM-wide in-kernel
+	 * state (x86: PIC, IOAPIC, PIT, KVM clock) to out; the loads treat in
+	 * as hostile and return -EINVAL for anything malformed.
+	 */
+	int (*vcpu_save)(struct accel_vcpu *v, struct snap_out *out);
+	int (*vcpu_load)(struct accel_vcpu *v, struct snap_in *in);
+	int (*vm_save)(struct accel *a, struct snap_out *out);
+	int (*vm_load)(struct accel *a, struct snap_in *in);
+	/*
+	 * Dirty-page logging of a RAM slot mapped by map_ram: track re-maps
+	 * the slot with logging on or off; dirty_get fills bitmap (one bit per
+	 * 4 KiB page of the slot, u64 words) with the pages written since the
+	 * last call and clears the log. -ENOTSUP when there is no such log.
+	 */
+	int (*dirty_track)(struct accel *a, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
+			   int on);
+	int (*dirty_get)(struct accel *a, unsigned slot, uint64_t *bitmap);
 };
 
 struct accel {

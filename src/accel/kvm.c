@@ -415,6 +415,48 @@ static void kvm_destroy(struct accel *a)
 	free(k);
 }
 
+static int kvm_vcpu_save(struct accel_vcpu *v, struct snap_out *out)
+{
+	return kvm_arch_vcpu_save(kvcpu_of(v), out);
+}
+
+static int kvm_vcpu_load(struct accel_vcpu *v, struct snap_in *in)
+{
+	return kvm_arch_vcpu_load(kvcpu_of(v), in);
+}
+
+static int kvm_vm_save(struct accel *a, struct snap_out *out)
+{
+	return kvm_arch_vm_save(kvm_of(a), out);
+}
+
+static int kvm_vm_load(struct accel *a, struct snap_in *in)
+{
+	return kvm_arch_vm_load(kvm_of(a), in);
+}
+
+static int kvm_dirty_track(struct accel *a, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
+			   int on)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(kvm_of(a)->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		int err = errno;
+
+		log_err("dirty logging %s on slot %u: %s", on ? "on" : "off", slot, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int kvm_dirty_get(struct accel *a, unsigned slot, uint64_t *bitmap)
+{
+	return kvm_arch_dirty_log(kvm_of(a), slot, bitmap);
+}
+
 static const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.map_ram = kvm_map_ram,
@@ -431,6 +473,12 @@ static const struct accel_ops kvm_accel_ops = {
 	.vcpu_get = kvm_vcpu_get,
 	.vcpu_set = kvm_vcpu_set,
 	.destroy = kvm_destroy,
+	.vcpu_save = kvm_vcpu_save,
+	.vcpu_load = kvm_vcpu_load,
+	.vm_save = kvm_vm_save,
+	.vm_load = kvm_vm_load,
+	.dirty_track = kvm_dirty_track,
+	.dirty_get = kvm_dirty_get,
 };
 
 static void kvm_kick_handler(int sig)

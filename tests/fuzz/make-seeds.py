@@ -12,6 +12,8 @@ Deterministic; rerun after changing a harness's input layout, then check in
 the result. Usage: tests/fuzz/make-seeds.py [--check]  (--check: exit 1 if the
 checked-in files differ from what this script writes).
 """
+import hashlib
+import hmac
 import os
 import shutil
 import struct
@@ -495,6 +497,53 @@ def uart_crashers():
     }
 
 
+SNAP_KEY = bytes(range(32))  # fuzz_snapshot.c's key
+
+
+def b2(data):
+    """BLAKE2b-128, libsodium's crypto_generichash with a 16-byte output."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def snapfile(sections, regions=((0, 0x100000, 0),), vm_id=b"counter", gen=3,
+             kind=0, parent=0, vcpus=1, arch=1, key=SNAP_KEY, version=1):
+    """A state file as src/snapshot/snapfile.h lays it out, HMAC-SHA512-256 signed."""
+    hlen = (16 + 2 + 2 + 4 + 16 + 8 + 8 + 2 + len(vm_id) + 4 + 24 * len(regions) + 4
+            + 40 * len(sections) + 16)
+    hdr = b"VMONSNAP" + u32(version) + u32(hlen)
+    hdr += u16(arch) + u16(kind) + u32(vcpus) + bytes([0x5a]) * 16 + u64(gen) + u64(parent)
+    hdr += u16(len(vm_id)) + vm_id + u32(len(regions))
+    for gpa, size, off in regions:
+        hdr += u64(gpa) + u64(size) + u64(off)
+    hdr += u32(len(sections))
+    off = hlen
+    for tag, data in sections:
+        hdr += u32(tag) + u32(0) + u64(off) + u64(len(data)) + b2(data)
+        off += len(data)
+    hdr += b2(hdr)
+    body = hdr + b"".join(d for _, d in sections)
+    return body + hmac.new(key, body, hashlib.sha512).digest()[:32]
+
+
+def snapshot_seeds():
+    """Mode byte (bit 0: verify the MAC, bit 1: repair the header sum), then the file."""
+    full = snapfile(((2, b"devices" * 4), (0x100, b"vcpu0 regs"), (3, b"")))
+    diff = snapfile(((4, b"\xff" * 8), (2, b"d")), kind=1, parent=2, gen=3)
+    two = snapfile(((0x100, b"a"), (0x101, b"b")), vcpus=2,
+                   regions=((0, 0x1000, 0), (0x100000000, 0x2000, 0x1000)))
+    return {
+        "full-mac": b"\x01" + full,
+        "full-nokey": b"\x00" + full,
+        "full-fix": b"\x03" + full,
+        "diff-mac": b"\x01" + diff,
+        "two-vcpus": b"\x03" + two,
+        "foreign-key": b"\x01" + snapfile(((2, b"x"),), key=bytes(32)),
+        "version-2": b"\x01" + snapfile(((2, b"x"),), version=2),
+        "truncated": b"\x01" + full[:len(full) // 2],
+        "empty": b"\x01",
+    }
+
+
 def write_tree(root, sets):
     for name, files in sets:
         d = os.path.join(root, name)
@@ -514,9 +563,10 @@ def write_all(root):
                (("boot", {**boot_seeds(), **regress(boot_crashers())}),
                 ("virtq", virtq_seeds()),
                 ("uart", {**uart_seeds(), **regress(uart_crashers())}),
-                ("blk", blk_seeds())))
+                ("blk", blk_seeds()),
+                ("snapshot", snapshot_seeds())))
     write_tree(os.path.join(root, "crashers"),
-               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {})))
+               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {})))
 
 
 def same_tree(a, b):

@@ -95,6 +95,12 @@ if kvm_case two-vms; then
 	want two-vms 0 '^4 passed, 0 failed$' && ok "two-vms (hello and smp concurrently in one process, each device list saved, loaded and saved again identically)"
 fi
 
+# The accelerator's snapshot state: save, load into another VM, hostile streams (tests/host/kvm_state.c).
+if kvm_case kvm-state; then
+	if timeout 60 build/kvm_state >"$T/out" 2>"$T/err"; then rc=0; else rc=$?; fi
+	want kvm-state 0 '^15 passed, 0 failed$' && ok "kvm-state (vCPU and VM state saved, loaded into a second VM equal; hostile streams refused; dirty log on/off)"
+fi
+
 # ---- guests and hosts that must stop with a given status
 if kvm_case triple-fault; then
 	vm triple -k $G/triple.elf --mem 4M
