@@ -26,16 +26,16 @@ CC       := aarch64-linux-gnu-gcc
 BUILD    := build/arm64
 XDEPS    := $(shell scripts/cross-deps-arm64.sh)
 CPPFLAGS += -I$(XDEPS)/usr/include -DVMON_NO_API
-LDLIBS   := -L$(XDEPS)/usr/lib/aarch64-linux-gnu -lpthread -ljson-c -lfdt
+LDLIBS   := -L$(XDEPS)/usr/lib/aarch64-linux-gnu -lpthread -ljson-c -lfdt -lsodium
 API_LIBS :=
 ARCH_SRCS := $(ARM64_ARCH_SRCS) src/accel/kvm_arm64.c
 else
-ARCH_SRCS := $(wildcard src/arch/x86/*.c) src/accel/kvm_x86.c
+ARCH_SRCS := $(wildcard src/arch/x86/*.c) $(wildcard src/accel/kvm_x86*.c)
 endif
 # The core: every .c under src/ but main.c, the API server and the CLI.
 # New rooms (accel/, arch/<arch>/, devices/, virtio/, snapshot/) are picked up as files appear.
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) \
-             $(filter-out src/accel/kvm_x86.c src/accel/kvm_arm64.c,$(wildcard src/accel/*.c)) \
+             $(filter-out src/accel/kvm_x86%.c src/accel/kvm_arm64.c,$(wildcard src/accel/*.c)) \
              $(wildcard src/arch/*.c src/devices/*.c src/virtio/*.c src/snapshot/*.c) \
              $(ARCH_SRCS)
 # The management API (the server in `vmon run`) and the management CLI.

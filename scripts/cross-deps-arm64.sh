@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/cross-deps-arm64.sh - the arm64 libraries vmon links against when cross-built
-# (`make ARCH=arm64`): json-c (vm_config's JSON form) and libfdt (the device tree), headers and
+# (`make ARCH=arm64`): json-c (vm_config's JSON form), libfdt (the device tree) and libsodium (snapshot checksums and MAC), headers and
 # static archives from Debian's arm64 packages, fetched with `apt-get download` and unpacked with
 # `dpkg-deb -x` into the cache (nothing is installed; the host needs `dpkg --add-architecture
 # arm64 && apt-get update` once, which scripts/install-deps.sh does).
@@ -13,7 +13,7 @@ VMON_LOG_TAG=cross-deps-arm64
 # shellcheck source-path=SCRIPTDIR source=lib/cache.sh
 source "$here/lib/cache.sh"
 
-pkgs=(libjson-c-dev:arm64 libjson-c5:arm64 libfdt-dev:arm64 libfdt1:arm64)
+pkgs=(libjson-c-dev:arm64 libjson-c5:arm64 libfdt-dev:arm64 libfdt1:arm64 libsodium-dev:arm64 libsodium23:arm64)
 need_cmd apt-get apt
 need_cmd dpkg-deb dpkg
 need_cmd flock util-linux

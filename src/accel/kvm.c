@@ -452,9 +452,18 @@ static int kvm_dirty_track(struct accel *a, unsigned slot, uint64_t gpa, uint64_
 	return 0;
 }
 
+/* KVM_GET_DIRTY_LOG is the same on every arch: read and clear one slot's bitmap. */
 static int kvm_dirty_get(struct accel *a, unsigned slot, uint64_t *bitmap)
 {
-	return kvm_arch_dirty_log(kvm_of(a), slot, bitmap);
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	if (ioctl(kvm_of(a)->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+		int err = errno;
+
+		log_err("KVM_GET_DIRTY_LOG slot %u: %s", slot, strerror(err));
+		return -err;
+	}
+	return 0;
 }
 
 static const struct accel_ops kvm_accel_ops = {

@@ -69,13 +69,12 @@ int kvm_arm64_irqfd(struct kvm_accel *k, int fd, unsigned gsi, int assign);
 int kvm_irqfd_set(struct kvm_accel *k, int fd, unsigned gsi, int assign);
 #endif
 
-/* Per arch (kvm_x86_state.c): snapshot state of a vCPU and of the VM (accel.h's *_save/_load). */
+/* Per arch (kvm_x86_state.c; kvm_arm64.c: -ENOTSUP so far): snapshot state of a vCPU and of the VM (accel.h's *_save/_load). */
 struct snap_out;
 struct snap_in;
 int kvm_arch_vcpu_save(struct kvm_vcpu *v, struct snap_out *o);
 int kvm_arch_vcpu_load(struct kvm_vcpu *v, struct snap_in *in);
 int kvm_arch_vm_save(struct kvm_accel *k, struct snap_out *o);
 int kvm_arch_vm_load(struct kvm_accel *k, struct snap_in *in);
-int kvm_arch_dirty_log(struct kvm_accel *k, unsigned slot, uint64_t *bitmap);
 
 #endif

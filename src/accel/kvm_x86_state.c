@@ -333,16 +333,3 @@ int kvm_arch_vm_load(struct kvm_accel *k, struct snap_in *in)
 	}
 	return last == KVM_X86_VMREC_CLOCK ? 0 : snap_in_fail(in);
 }
-
-int kvm_arch_dirty_log(struct kvm_accel *k, unsigned slot, uint64_t *bitmap)
-{
-	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
-
-	if (ioctl(k->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
-		int err = errno;
-
-		log_err("KVM_GET_DIRTY_LOG slot %u: %s", slot, strerror(err));
-		return -err;
-	}
-	return 0;
-}
