@@ -7,6 +7,8 @@ WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CPPFLAGS := -D_GNU_SOURCE -Isrc
 # json-c: vm_config's JSON form (--dump-config); it has a static archive, so vmon.static has it too.
 LDLIBS   := -lpthread -ljson-c
+# libfdt: the MIPS board's device tree (a static archive too).
+LDLIBS   += -lfdt
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -17,6 +19,8 @@ BUILD    := build
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) \
              $(wildcard src/accel/*.c src/arch/*.c src/arch/x86/*.c src/devices/*.c \
                         src/virtio/*.c src/snapshot/*.c)
+# The MIPS32 software vCPU and its board (--arch mips32).
+CORE_SRCS += $(wildcard src/accel/mips/*.c src/arch/mips/*.c)
 # The management API (the server in `vmon run`) and the management CLI.
 API_SRCS  := $(wildcard src/api/*.c src/cli/*.c)
 VMON_SRCS := $(CORE_SRCS) $(API_SRCS)
