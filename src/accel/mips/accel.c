@@ -7,6 +7,11 @@
  * a kick. A device access becomes an MMIO exit, so vcpu.c dispatches it as
  * it does under KVM.
  *
+ * The CPU's lines are level-sensitive but vmon's virtio devices pulse an
+ * edge (no irqfd here): a rising edge is latched per line and stays pending
+ * until the first eret after an interrupt was delivered with it pending,
+ * i.e. until Linux's handler has run. A line still high stays pending.
+ *
  * Threads: irq_line/kick from any thread, run from the vCPU's thread.
  */
 #include "accel/mips/accel.h"
@@ -32,6 +37,10 @@ struct mips_vcpu {
 	struct accel_vcpu base;
 	struct mips_cpu cpu;
 	int mmio_pending;   /* the last exit was an MMIO load to finish */
+	uint32_t acked[8];  /* edges the guest has handled */
+	uint32_t snap[8];   /* edges pending at the last delivery */
+	int armed;          /* an interrupt was delivered: the next eret acks snap */
+	uint64_t erets_at;  /* c->erets at that delivery */
 	uint8_t mmio_data[8];
 };
 
@@ -40,6 +49,7 @@ struct mips_accel {
 	uint8_t *ram;
 	uint64_t ram_size;
 	_Atomic uint32_t ip;     /* external lines: bit n = IP n */
+	_Atomic uint32_t edges[8]; /* rising edges seen per line */
 	_Atomic uint32_t seq;    /* futex word: bumped by every line change and kick */
 	_Atomic int kick;
 	_Atomic int waiting;
@@ -81,9 +91,10 @@ static int mips_irq_line(struct accel *a, unsigned gsi, int level)
 	if (gsi < 2 || gsi > 6)
 		return -EINVAL;
 	bit = 1u << gsi;
-	if (level)
-		atomic_fetch_or(&m->ip, bit);
-	else
+	if (level) {
+		if (!(atomic_fetch_or(&m->ip, bit) & bit))
+			atomic_fetch_add(&m->edges[gsi], 1);
+	} else
 		atomic_fetch_and(&m->ip, ~bit);
 	mips_wake(m);
 	return 0;
@@ -170,6 +181,34 @@ static void mips_idle(struct mips_accel *m, struct mips_vcpu *v, uint32_t seq)
 	atomic_store(&m->waiting, 0);
 }
 
+/* The lines as the CPU sees them: high ones and unhandled edges. */
+static uint32_t mips_lines(struct mips_accel *m, struct mips_vcpu *v)
+{
+	uint32_t ip = atomic_load_explicit(&m->ip, memory_order_relaxed);
+
+	for (unsigned n = 2; n <= 6; n++)
+		if (atomic_load_explicit(&m->edges[n], memory_order_relaxed) != v->acked[n])
+			ip |= 1u << n;
+	return ip;
+}
+
+static void mips_deliver(struct mips_accel *m, struct mips_vcpu *v)
+{
+	struct mips_cpu *c = &v->cpu;
+
+	if (v->armed && c->erets != v->erets_at) {
+		memcpy(v->acked, v->snap, sizeof(v->acked));
+		v->armed = 0;
+	}
+	mips_cpu_set_hw_ip(c, mips_lines(m, v));
+	if (mips_cpu_check_irq(c)) {
+		for (unsigned n = 0; n < 8; n++)
+			v->snap[n] = atomic_load(&m->edges[n]);
+		v->armed = 1;
+		v->erets_at = c->erets;
+	}
+}
+
 static int mips_exit_mmio(struct mips_vcpu *v, struct vcpu_exit *e)
 {
 	const struct mips_mmio *io = &v->cpu.mmio;
@@ -206,8 +245,7 @@ static int mips_vcpu_run(struct accel_vcpu *av, struct vcpu_exit *e)
 		if (atomic_exchange(&m->kick, 0))
 			return -EINTR;
 		mips_cpu_set_time(c, mips_host_ns());
-		mips_cpu_set_hw_ip(c, atomic_load_explicit(&m->ip, memory_order_relaxed));
-		mips_cpu_check_irq(c);
+		mips_deliver(m, v);
 		why = mips_cpu_run(c, MIPS_SLICE);
 		switch (why) {
 		case MIPS_STOP_BUDGET:
@@ -223,7 +261,7 @@ static int mips_vcpu_run(struct accel_vcpu *av, struct vcpu_exit *e)
 					 "guest stopped the CPU (wait with every interrupt masked)");
 				return 0;
 			}
-			mips_cpu_set_hw_ip(c, atomic_load(&m->ip));
+			mips_cpu_set_hw_ip(c, mips_lines(m, v));
 			mips_cpu_set_time(c, mips_host_ns());
 			if (!mips_cpu_wake_pending(c))
 				mips_idle(m, v, seq);
@@ -312,6 +350,8 @@ int accel_mips_create(unsigned ncpus, struct accel **out)
 	atomic_init(&m->seq, 0);
 	atomic_init(&m->kick, 0);
 	atomic_init(&m->waiting, 0);
+	for (unsigned n = 0; n < 8; n++)
+		atomic_init(&m->edges[n], 0);
 	*out = &m->base;
 	return 0;
 }

@@ -518,6 +518,7 @@ static void eret(struct mips_cpu *c)
 	c->ds = 0;
 	c->llbit = 0;
 	c->budget = 0;
+	c->erets++;
 	mode_update(c);
 }
 

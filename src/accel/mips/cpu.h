@@ -101,6 +101,7 @@ struct mips_cpu {
 	struct mips_mmio mmio;
 	uint64_t icount;        /* instructions retired */
 	uint64_t exceptions, tlb_refills, interrupts;
+	uint64_t erets;         /* eret count: the runner's end-of-interrupt signal */
 	char err[160];
 	struct mips_tc tc[2][2][MIPS_TC_SIZE]; /* [umode][0 read/1 write] */
 };
