@@ -258,7 +258,8 @@ static int mips_vcpu_run(struct accel_vcpu *av, struct vcpu_exit *e)
 				e->kind = VCPU_EXIT_RESET;
 				e->raw = KVM_EXIT_SYSTEM_EVENT;
 				snprintf(e->msg, sizeof(e->msg),
-					 "guest stopped the CPU (wait with every interrupt masked)");
+					 "guest stopped the CPU (wait with every interrupt masked) "
+					 "after %llu instructions", (unsigned long long)c->icount);
 				return 0;
 			}
 			mips_cpu_set_hw_ip(c, mips_lines(m, v));

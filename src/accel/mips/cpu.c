@@ -168,7 +168,6 @@ static void exception(struct mips_cpu *c, unsigned code, int refill)
 	c->npc = c->pc + 4;
 	c->ds = 0;
 	c->llbit = 0;
-	c->budget = 0; /* let the runner look at the new state */
 	mode_update(c);
 }
 
@@ -372,6 +371,13 @@ static void cpu_error(struct mips_cpu *c, const char *what, uint32_t insn)
 
 /* ---- CP0 -------------------------------------------------------------- */
 
+/* After a write that can unmask one: end the run when an interrupt is deliverable now. */
+static void irq_window(struct mips_cpu *c)
+{
+	if ((c->status & (ST_IE | ST_EXL | ST_ERL)) == ST_IE && (cause_read(c) & c->status & ST_IM))
+		c->budget = 0;
+}
+
 static uint32_t cp0_read(struct mips_cpu *c, unsigned reg, unsigned sel)
 {
 	switch (reg << 3 | sel) {
@@ -431,7 +437,6 @@ static void cp0_write(struct mips_cpu *c, unsigned reg, unsigned sel, uint32_t v
 	case 11 << 3:
 		c->compare = v;
 		c->cause &= ~(CA_TI | (1u << 15));
-		c->budget = 0;
 		break;
 	case 12 << 3: {
 		uint32_t old = c->status;
@@ -440,13 +445,13 @@ static void cp0_write(struct mips_cpu *c, unsigned reg, unsigned sel, uint32_t v
 		if ((old ^ c->status) & ST_ERL)
 			tc_flush(c);
 		mode_update(c);
-		c->budget = 0;
+		irq_window(c);
 		break;
 	}
 	case 12 << 3 | 1: c->intctl = (c->intctl & ~0x3e0u) | (v & 0x3e0u); break;
 	case 13 << 3:
 		c->cause = (c->cause & ~0x08800300u) | (v & 0x08800300u);
-		c->budget = 0;
+		irq_window(c);
 		break;
 	case 14 << 3: c->epc = v; break;
 	case 15 << 3 | 1: c->ebase = 0x80000000u | (v & 0x3ffff000u); break;
@@ -517,9 +522,9 @@ static void eret(struct mips_cpu *c)
 	c->npc = c->pc + 4;
 	c->ds = 0;
 	c->llbit = 0;
-	c->budget = 0;
 	c->erets++;
 	mode_update(c);
+	irq_window(c);
 }
 
 static void exec_cop0(struct mips_cpu *c, uint32_t insn)
@@ -551,7 +556,7 @@ static void exec_cop0(struct mips_cpu *c, uint32_t insn)
 			c->status |= ST_IE;
 		else
 			c->status &= ~ST_IE;
-		c->budget = 0;
+		irq_window(c);
 		return;
 	}
 	if (!(rs & 0x10)) {
@@ -922,7 +927,7 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
 	c->cur_ds = c->ds;
 	p = mem_slow(c, pc, ACC_FETCH, 4);
 	if (!p) {
-		if (c->mmio_hit) {
+		if (c->mmio_hit && !(pc >= 0xbfc00000u && (c->status & ST_BEV) && c->exceptions)) {
 			snprintf(c->err, sizeof(c->err),
 				 "MIPS vCPU cannot go on: PC 0x%08x is not in RAM (physical 0x%08x)",
 				 pc, c->mmio.pa);
@@ -946,6 +951,8 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
 
 enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 {
+	uint64_t n = 0;
+
 	c->stop = MIPS_STOP_BUDGET;
 	c->budget = budget;
 	while (c->budget > 0) {
@@ -964,8 +971,9 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 		c->npc += 4;
 		c->r[0] = 0;
 		exec(c, insn);
-		c->icount++;
+		n++;
 	}
+	c->icount += n;
 	c->r[0] = 0;
 	if (c->stop == MIPS_STOP_BUDGET && c->pc >= 0xbfc00000u && c->pc < 0xc0000000u &&
 	    (c->status & ST_BEV) && c->exceptions) {
