@@ -594,78 +594,6 @@ static void exec_cop0(struct mips_cpu *c, uint32_t insn)
 			    else { c->pc = c->npc; c->npc += 4; } } while (0)
 #define LINK(n) (c->r[n] = c->cur_pc + 8)
 
-static void exec_special(struct mips_cpu *c, uint32_t insn)
-{
-	uint32_t s = RS, t = RT, v;
-	unsigned rd = RDN;
-	uint64_t p;
-
-	switch (insn & 0x3f) {
-	case 0x00: c->r[rd] = t << SA; break;
-	case 0x01: exc_cpu(c, 1); break; /* movf/movt: FPU */
-	case 0x02: c->r[rd] = (insn & (1u << 21)) ? (t >> SA) | (t << ((32 - SA) & 31)) : t >> SA;
-		break;
-	case 0x03: c->r[rd] = (uint32_t)((int32_t)t >> SA); break;
-	case 0x04: c->r[rd] = t << (s & 31); break;
-	case 0x06: v = s & 31;
-		c->r[rd] = (insn & (1u << 6)) ? (t >> v) | (t << ((32 - v) & 31)) : t >> v;
-		break;
-	case 0x07: c->r[rd] = (uint32_t)((int32_t)t >> (s & 31)); break;
-	case 0x08: c->npc = s; c->ds = 1; break;
-	case 0x09: c->npc = s; c->ds = 1; c->r[rd] = c->cur_pc + 8; break;
-	case 0x0a: if (!t) c->r[rd] = s; break;
-	case 0x0b: if (t) c->r[rd] = s; break;
-	case 0x0c: exception(c, EXC_SYS, 0); break;
-	case 0x0d: exception(c, EXC_BP, 0); break;
-	case 0x0f: break; /* sync */
-	case 0x10: c->r[rd] = c->hi; break;
-	case 0x11: c->hi = s; break;
-	case 0x12: c->r[rd] = c->lo; break;
-	case 0x13: c->lo = s; break;
-	case 0x18: p = (uint64_t)((int64_t)(int32_t)s * (int32_t)t);
-		c->lo = (uint32_t)p; c->hi = (uint32_t)(p >> 32); break;
-	case 0x19: p = (uint64_t)s * t; c->lo = (uint32_t)p; c->hi = (uint32_t)(p >> 32); break;
-	case 0x1a:
-		if (t == 0) {
-			c->lo = 0; c->hi = s; /* unpredictable: anything but a crash */
-		} else if (s == 0x80000000u && t == 0xffffffffu) {
-			c->lo = s; c->hi = 0;
-		} else {
-			c->lo = (uint32_t)((int32_t)s / (int32_t)t);
-			c->hi = (uint32_t)((int32_t)s % (int32_t)t);
-		}
-		break;
-	case 0x1b:
-		if (t == 0) {
-			c->lo = 0; c->hi = s;
-		} else {
-			c->lo = s / t; c->hi = s % t;
-		}
-		break;
-	case 0x20: v = s + t;
-		if ((~(s ^ t) & (s ^ v)) >> 31) exception(c, EXC_OV, 0); else c->r[rd] = v;
-		break;
-	case 0x21: c->r[rd] = s + t; break;
-	case 0x22: v = s - t;
-		if (((s ^ t) & (s ^ v)) >> 31) exception(c, EXC_OV, 0); else c->r[rd] = v;
-		break;
-	case 0x23: c->r[rd] = s - t; break;
-	case 0x24: c->r[rd] = s & t; break;
-	case 0x25: c->r[rd] = s | t; break;
-	case 0x26: c->r[rd] = s ^ t; break;
-	case 0x27: c->r[rd] = ~(s | t); break;
-	case 0x2a: c->r[rd] = (int32_t)s < (int32_t)t; break;
-	case 0x2b: c->r[rd] = s < t; break;
-	case 0x30: if ((int32_t)s >= (int32_t)t) exception(c, EXC_TR, 0); break;
-	case 0x31: if (s >= t) exception(c, EXC_TR, 0); break;
-	case 0x32: if ((int32_t)s < (int32_t)t) exception(c, EXC_TR, 0); break;
-	case 0x33: if (s < t) exception(c, EXC_TR, 0); break;
-	case 0x34: if (s == t) exception(c, EXC_TR, 0); break;
-	case 0x36: if (s != t) exception(c, EXC_TR, 0); break;
-	default: exception(c, EXC_RI, 0); break;
-	}
-}
-
 static void exec_regimm(struct mips_cpu *c, uint32_t insn)
 {
 	int32_t s = (int32_t)RS;
@@ -790,134 +718,6 @@ static void exec_unaligned(struct mips_cpu *c, uint32_t insn, unsigned op)
 	}
 }
 
-static inline void exec(struct mips_cpu *c, uint32_t insn)
-{
-	unsigned op = insn >> 26;
-	uint32_t va;
-	uint8_t *p;
-
-	switch (op) {
-	case 0x00: exec_special(c, insn); break;
-	case 0x01: exec_regimm(c, insn); break;
-	case 0x02: c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; break;
-	case 0x03: LINK(31);
-		c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; break;
-	case 0x04: BRANCH(RS == RT); break;
-	case 0x05: BRANCH(RS != RT); break;
-	case 0x06: BRANCH((int32_t)RS <= 0); break;
-	case 0x07: BRANCH((int32_t)RS > 0); break;
-	case 0x08: {
-		uint32_t s = RS, v = s + SIMM;
-
-		if ((~(s ^ SIMM) & (s ^ v)) >> 31)
-			exception(c, EXC_OV, 0);
-		else
-			c->r[RTN] = v;
-		break;
-	}
-	case 0x09: c->r[RTN] = RS + SIMM; break;
-	case 0x0a: c->r[RTN] = (int32_t)RS < (int32_t)SIMM; break;
-	case 0x0b: c->r[RTN] = RS < SIMM; break;
-	case 0x0c: c->r[RTN] = RS & UIMM; break;
-	case 0x0d: c->r[RTN] = RS | UIMM; break;
-	case 0x0e: c->r[RTN] = RS ^ UIMM; break;
-	case 0x0f: c->r[RTN] = insn << 16; break;
-	case 0x10: exec_cop0(c, insn); break;
-	case 0x11: case 0x13: case 0x31: case 0x35: case 0x39: case 0x3d:
-		exc_cpu(c, 1); /* no FPU: the kernel emulates it */
-		break;
-	case 0x12: case 0x32: case 0x36: case 0x3a: case 0x3e:
-		exc_cpu(c, 2);
-		break;
-	case 0x14: BRANCH_L(RS == RT); break;
-	case 0x15: BRANCH_L(RS != RT); break;
-	case 0x16: BRANCH_L((int32_t)RS <= 0); break;
-	case 0x17: BRANCH_L((int32_t)RS > 0); break;
-	case 0x1c: exec_special2(c, insn); break;
-	case 0x1f: exec_special3(c, insn); break;
-	case 0x20: case 0x24:
-		va = RS + SIMM;
-		p = mem_r(c, va, 1);
-		if (likely(p != NULL))
-			c->r[RTN] = op == 0x20 ? (uint32_t)(int32_t)(int8_t)*p : *p;
-		else if (c->mmio_hit)
-			mmio_load(c, RTN, op == 0x20);
-		break;
-	case 0x21: case 0x25:
-		va = RS + SIMM;
-		p = mem_r(c, va, 2);
-		if (likely(p != NULL))
-			c->r[RTN] = op == 0x21 ? (uint32_t)(int32_t)(int16_t)rd16(p) : rd16(p);
-		else if (c->mmio_hit)
-			mmio_load(c, RTN, op == 0x21);
-		break;
-	case 0x23: case 0x30:
-		va = RS + SIMM;
-		p = mem_r(c, va, 4);
-		if (likely(p != NULL)) {
-			c->r[RTN] = rd32(p);
-			if (op == 0x30) {
-				c->llbit = 1;
-				c->lladdr = va;
-			}
-		} else if (c->mmio_hit) {
-			mmio_load(c, RTN, 0);
-		}
-		break;
-	case 0x22: case 0x26: case 0x2a: case 0x2e:
-		exec_unaligned(c, insn, op);
-		break;
-	case 0x28:
-		va = RS + SIMM;
-		p = mem_w(c, va, 1);
-		if (likely(p != NULL))
-			*p = (uint8_t)RT;
-		else if (c->mmio_hit)
-			mmio_store(c, RT & 0xff);
-		break;
-	case 0x29:
-		va = RS + SIMM;
-		p = mem_w(c, va, 2);
-		if (likely(p != NULL))
-			wr16(p, (uint16_t)RT);
-		else if (c->mmio_hit)
-			mmio_store(c, RT & 0xffff);
-		break;
-	case 0x2b:
-		va = RS + SIMM;
-		p = mem_w(c, va, 4);
-		if (likely(p != NULL))
-			wr32(p, RT);
-		else if (c->mmio_hit)
-			mmio_store(c, RT);
-		break;
-	case 0x38: /* sc */
-		va = RS + SIMM;
-		if (!c->llbit) {
-			if (va & 3)
-				exc_addr(c, va, ACC_STORE);
-			else
-				c->r[RTN] = 0;
-			break;
-		}
-		p = mem_w(c, va, 4);
-		if (likely(p != NULL)) {
-			wr32(p, RT);
-			c->r[RTN] = 1;
-			c->llbit = 0;
-		} else if (c->mmio_hit) {
-			cpu_error(c, "sc on a device", insn);
-		}
-		break;
-	case 0x2f: /* cache */
-		if (c->umode && !(c->status & 0x10000000u))
-			exc_cpu(c, 0);
-		break;
-	case 0x33: break; /* pref */
-	default: exception(c, EXC_RI, 0); break;
-	}
-}
-
 /* Fetch the word at pc through the TLB; 0, or -1 with an exception (or error) set. */
 static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
 {
@@ -949,42 +749,253 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
 	return 0;
 }
 
+/*
+ * The loop: fetch through the fetch-page pointer, then one computed jump
+ * per instruction (SPECIAL's functions are entries 64 + funct), which GCC
+ * duplicates into every handler so each has its own predicted jump.
+ */
 enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 {
+	static const void *const tbl[128] = {
+		&&L_def, &&L_1, &&L_2, &&L_3, &&L_4, &&L_5, &&L_6, &&L_7,
+		&&L_8, &&L_9, &&L_10, &&L_11, &&L_12, &&L_13, &&L_14, &&L_15,
+		&&L_16, &&L_17, &&L_18, &&L_19, &&L_20, &&L_21, &&L_22, &&L_23,
+		&&L_def, &&L_def, &&L_def, &&L_def, &&L_28, &&L_def, &&L_def, &&L_31,
+		&&L_32, &&L_33, &&L_34, &&L_35, &&L_36, &&L_37, &&L_38, &&L_def,
+		&&L_40, &&L_41, &&L_42, &&L_43, &&L_def, &&L_def, &&L_46, &&L_47,
+		&&L_48, &&L_49, &&L_50, &&L_51, &&L_def, &&L_53, &&L_54, &&L_def,
+		&&L_56, &&L_57, &&L_58, &&L_def, &&L_def, &&L_61, &&L_62, &&L_def,
+		&&L_64, &&L_65, &&L_66, &&L_67, &&L_68, &&L_def, &&L_70, &&L_71,
+		&&L_72, &&L_73, &&L_74, &&L_75, &&L_76, &&L_77, &&L_def, &&L_79,
+		&&L_80, &&L_81, &&L_82, &&L_83, &&L_def, &&L_def, &&L_def, &&L_def,
+		&&L_88, &&L_89, &&L_90, &&L_91, &&L_def, &&L_def, &&L_def, &&L_def,
+		&&L_96, &&L_97, &&L_98, &&L_99, &&L_100, &&L_101, &&L_102, &&L_103,
+		&&L_def, &&L_def, &&L_106, &&L_107, &&L_def, &&L_def, &&L_def, &&L_def,
+		&&L_112, &&L_113, &&L_114, &&L_115, &&L_116, &&L_def, &&L_118, &&L_def,
+		&&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def,
+	};
 	uint64_t n = 0;
+	uint32_t insn, pc, va, s, t, v;
+	unsigned op, rd, idx;
+	uint8_t *p;
+	uint64_t p64;
 
 	c->stop = MIPS_STOP_BUDGET;
 	c->budget = budget;
-	while (c->budget > 0) {
-		uint32_t pc = c->pc, insn;
-
-		c->budget--;
-		if (likely((pc & ~0xffcu) == c->fetch_page)) {
-			insn = rd32(c->fetch_host + (pc & 0xfffu));
-		} else if (fetch_slow(c, pc, &insn)) {
-			continue;
+#define NEXT goto next
+next:
+	if (unlikely(c->budget <= 0))
+		goto out;
+	c->budget--;
+	pc = c->pc;
+	if (likely((pc & ~0xffcu) == c->fetch_page))
+		insn = rd32(c->fetch_host + (pc & 0xfffu));
+	else if (fetch_slow(c, pc, &insn))
+		goto next;
+	c->cur_pc = pc;
+	c->cur_ds = c->ds;
+	c->ds = 0;
+	c->pc = c->npc;
+	c->npc += 4;
+	c->r[0] = 0;
+	n++;
+	op = insn >> 26;
+	rd = RDN;
+	idx = op ? op : 64 + (insn & 0x3f);
+	s = RS;
+	t = RT;
+	goto *tbl[idx];
+	L_64: c->r[rd] = t << SA; NEXT;
+	L_65: exc_cpu(c, 1); NEXT; /* movf/movt: FPU */
+	L_66: c->r[rd] = (insn & (1u << 21)) ? (t >> SA) | (t << ((32 - SA) & 31)) : t >> SA;
+		NEXT;
+	L_67: c->r[rd] = (uint32_t)((int32_t)t >> SA); NEXT;
+	L_68: c->r[rd] = t << (s & 31); NEXT;
+	L_70: v = s & 31;
+		c->r[rd] = (insn & (1u << 6)) ? (t >> v) | (t << ((32 - v) & 31)) : t >> v;
+		NEXT;
+	L_71: c->r[rd] = (uint32_t)((int32_t)t >> (s & 31)); NEXT;
+	L_72: c->npc = s; c->ds = 1; NEXT;
+	L_73: c->npc = s; c->ds = 1; c->r[rd] = c->cur_pc + 8; NEXT;
+	L_74: if (!t) c->r[rd] = s; NEXT;
+	L_75: if (t) c->r[rd] = s; NEXT;
+	L_76: exception(c, EXC_SYS, 0); NEXT;
+	L_77: exception(c, EXC_BP, 0); NEXT;
+	L_79: NEXT; /* sync */
+	L_80: c->r[rd] = c->hi; NEXT;
+	L_81: c->hi = s; NEXT;
+	L_82: c->r[rd] = c->lo; NEXT;
+	L_83: c->lo = s; NEXT;
+	L_88: p64 = (uint64_t)((int64_t)(int32_t)s * (int32_t)t);
+		c->lo = (uint32_t)p64; c->hi = (uint32_t)(p64 >> 32); NEXT;
+	L_89: p64 = (uint64_t)s * t; c->lo = (uint32_t)p64; c->hi = (uint32_t)(p64 >> 32); NEXT;
+	L_90:
+		if (t == 0) {
+			c->lo = 0; c->hi = s; /* unpredictable: anything but a crash */
+		} else if (s == 0x80000000u && t == 0xffffffffu) {
+			c->lo = s; c->hi = 0;
+		} else {
+			c->lo = (uint32_t)((int32_t)s / (int32_t)t);
+			c->hi = (uint32_t)((int32_t)s % (int32_t)t);
 		}
-		c->cur_pc = pc;
-		c->cur_ds = c->ds;
-		c->ds = 0;
-		c->pc = c->npc;
-		c->npc += 4;
-		c->r[0] = 0;
-		exec(c, insn);
-		n++;
-	}
+		NEXT;
+	L_91:
+		if (t == 0) {
+			c->lo = 0; c->hi = s;
+		} else {
+			c->lo = s / t; c->hi = s % t;
+		}
+		NEXT;
+	L_96: v = s + t;
+		if ((~(s ^ t) & (s ^ v)) >> 31) exception(c, EXC_OV, 0); else c->r[rd] = v;
+		NEXT;
+	L_97: c->r[rd] = s + t; NEXT;
+	L_98: v = s - t;
+		if (((s ^ t) & (s ^ v)) >> 31) exception(c, EXC_OV, 0); else c->r[rd] = v;
+		NEXT;
+	L_99: c->r[rd] = s - t; NEXT;
+	L_100: c->r[rd] = s & t; NEXT;
+	L_101: c->r[rd] = s | t; NEXT;
+	L_102: c->r[rd] = s ^ t; NEXT;
+	L_103: c->r[rd] = ~(s | t); NEXT;
+	L_106: c->r[rd] = (int32_t)s < (int32_t)t; NEXT;
+	L_107: c->r[rd] = s < t; NEXT;
+	L_112: if ((int32_t)s >= (int32_t)t) exception(c, EXC_TR, 0); NEXT;
+	L_113: if (s >= t) exception(c, EXC_TR, 0); NEXT;
+	L_114: if ((int32_t)s < (int32_t)t) exception(c, EXC_TR, 0); NEXT;
+	L_115: if (s < t) exception(c, EXC_TR, 0); NEXT;
+	L_116: if (s == t) exception(c, EXC_TR, 0); NEXT;
+	L_118: if (s != t) exception(c, EXC_TR, 0); NEXT;
+	L_1: exec_regimm(c, insn); NEXT;
+	L_2: c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; NEXT;
+	L_3: LINK(31);
+		c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; NEXT;
+	L_4: BRANCH(RS == RT); NEXT;
+	L_5: BRANCH(RS != RT); NEXT;
+	L_6: BRANCH((int32_t)RS <= 0); NEXT;
+	L_7: BRANCH((int32_t)RS > 0); NEXT;
+	L_8:
+		v = s + SIMM;
+		if ((~(s ^ SIMM) & (s ^ v)) >> 31)
+			exception(c, EXC_OV, 0);
+		else
+			c->r[RTN] = v;
+		NEXT;
+	L_9: c->r[RTN] = RS + SIMM; NEXT;
+	L_10: c->r[RTN] = (int32_t)RS < (int32_t)SIMM; NEXT;
+	L_11: c->r[RTN] = RS < SIMM; NEXT;
+	L_12: c->r[RTN] = RS & UIMM; NEXT;
+	L_13: c->r[RTN] = RS | UIMM; NEXT;
+	L_14: c->r[RTN] = RS ^ UIMM; NEXT;
+	L_15: c->r[RTN] = insn << 16; NEXT;
+	L_16: exec_cop0(c, insn); NEXT;
+	L_17: L_19: L_49: L_53: L_57: L_61:
+		exc_cpu(c, 1); /* no FPU: the kernel emulates it */
+		NEXT;
+	L_18: L_50: L_54: L_58: L_62:
+		exc_cpu(c, 2);
+		NEXT;
+	L_20: BRANCH_L(RS == RT); NEXT;
+	L_21: BRANCH_L(RS != RT); NEXT;
+	L_22: BRANCH_L((int32_t)RS <= 0); NEXT;
+	L_23: BRANCH_L((int32_t)RS > 0); NEXT;
+	L_28: exec_special2(c, insn); NEXT;
+	L_31: exec_special3(c, insn); NEXT;
+	L_32: L_36:
+		va = RS + SIMM;
+		p = mem_r(c, va, 1);
+		if (likely(p != NULL))
+			c->r[RTN] = op == 0x20 ? (uint32_t)(int32_t)(int8_t)*p : *p;
+		else if (c->mmio_hit)
+			mmio_load(c, RTN, op == 0x20);
+		NEXT;
+	L_33: L_37:
+		va = RS + SIMM;
+		p = mem_r(c, va, 2);
+		if (likely(p != NULL))
+			c->r[RTN] = op == 0x21 ? (uint32_t)(int32_t)(int16_t)rd16(p) : rd16(p);
+		else if (c->mmio_hit)
+			mmio_load(c, RTN, op == 0x21);
+		NEXT;
+	L_35: L_48:
+		va = RS + SIMM;
+		p = mem_r(c, va, 4);
+		if (likely(p != NULL)) {
+			c->r[RTN] = rd32(p);
+			if (op == 0x30) {
+				c->llbit = 1;
+				c->lladdr = va;
+			}
+		} else if (c->mmio_hit) {
+			mmio_load(c, RTN, 0);
+		}
+		NEXT;
+	L_34: L_38: L_42: L_46:
+		exec_unaligned(c, insn, op);
+		NEXT;
+	L_40:
+		va = RS + SIMM;
+		p = mem_w(c, va, 1);
+		if (likely(p != NULL))
+			*p = (uint8_t)RT;
+		else if (c->mmio_hit)
+			mmio_store(c, RT & 0xff);
+		NEXT;
+	L_41:
+		va = RS + SIMM;
+		p = mem_w(c, va, 2);
+		if (likely(p != NULL))
+			wr16(p, (uint16_t)RT);
+		else if (c->mmio_hit)
+			mmio_store(c, RT & 0xffff);
+		NEXT;
+	L_43:
+		va = RS + SIMM;
+		p = mem_w(c, va, 4);
+		if (likely(p != NULL))
+			wr32(p, RT);
+		else if (c->mmio_hit)
+			mmio_store(c, RT);
+		NEXT;
+	L_56: /* sc */
+		va = RS + SIMM;
+		if (!c->llbit) {
+			if (va & 3)
+				exc_addr(c, va, ACC_STORE);
+			else
+				c->r[RTN] = 0;
+			NEXT;
+		}
+		p = mem_w(c, va, 4);
+		if (likely(p != NULL)) {
+			wr32(p, RT);
+			c->r[RTN] = 1;
+			c->llbit = 0;
+		} else if (c->mmio_hit) {
+			cpu_error(c, "sc on a device", insn);
+		}
+		NEXT;
+	L_47: /* cache */
+		if (c->umode && !(c->status & 0x10000000u))
+			exc_cpu(c, 0);
+		NEXT;
+	L_51: NEXT; /* pref */
+	L_def: exception(c, EXC_RI, 0); NEXT;
+
+#undef NEXT
+out:
 	c->icount += n;
 	c->r[0] = 0;
 	if (c->stop == MIPS_STOP_BUDGET && c->pc >= 0xbfc00000u && c->pc < 0xc0000000u &&
 	    (c->status & ST_BEV) && c->exceptions) {
 		/* An exception with BEV set and nothing at the boot vectors. */
-		uint32_t pc = c->pc, pa = pc & 0x1fffffffu;
+		uint32_t pa = c->pc & 0x1fffffffu;
 
 		if (pa >= c->ram_size) {
 			snprintf(c->err, sizeof(c->err),
 				 "MIPS vCPU cannot go on: exception %u (EPC 0x%08x, BadVAddr 0x%08x) "
 				 "with Status.BEV set and no boot ROM at 0x%08x",
-				 (c->cause >> 2) & 31, c->epc, c->badvaddr, pc);
+				 (c->cause >> 2) & 31, c->epc, c->badvaddr, c->pc);
 			c->stop = MIPS_STOP_ERROR;
 		}
 	}
