@@ -140,7 +140,8 @@ int mips_cpu_check_irq(struct mips_cpu *c)
 		return 0;
 	/* Between instructions: pc is the next one, npc after it. */
 	c->cur_pc = c->pc;
-	c->cur_ds = c->ds;
+	c->cur_ds = c->npc != c->pc + 4;
+	c->between = 1;
 	c->interrupts++;
 	exception(c, EXC_INT, 0);
 	return 1;
@@ -153,6 +154,14 @@ static void exception(struct mips_cpu *c, unsigned code, int refill)
 	uint32_t base, off = 0x180;
 
 	c->exceptions++;
+	/*
+	 * In a delay slot: between instructions when npc is not pc + 4; while
+	 * executing one, when pc (already the next) is not cur_pc + 4. (A branch
+	 * to its own fall-through looks like none: the same outcome either way.)
+	 */
+	if (!c->between)
+		c->cur_ds = c->pc != c->cur_pc + 4;
+	c->between = 0;
 	if (!(c->status & ST_EXL)) {
 		c->epc = c->cur_ds ? c->cur_pc - 4 : c->cur_pc;
 		c->cause = c->cur_ds ? c->cause | CA_BD : c->cause & ~CA_BD;
@@ -589,8 +598,8 @@ static void exec_cop0(struct mips_cpu *c, uint32_t insn)
 #define SA  ((insn >> 6) & 31)
 #define SIMM ((uint32_t)(int32_t)(int16_t)insn)
 #define UIMM (insn & 0xffffu)
-#define BRANCH(cond) do { if (cond) c->npc = c->cur_pc + 4 + (SIMM << 2); c->ds = 1; } while (0)
-#define BRANCH_L(cond) do { if (cond) { c->npc = c->cur_pc + 4 + (SIMM << 2); c->ds = 1; } \
+#define BRANCH(cond) do { if (cond) c->npc = c->cur_pc + 4 + (SIMM << 2); } while (0)
+#define BRANCH_L(cond) do { if (cond) { c->npc = c->cur_pc + 4 + (SIMM << 2); } \
 			    else { c->pc = c->npc; c->npc += 4; } } while (0)
 #define LINK(n) (c->r[n] = c->cur_pc + 8)
 
@@ -724,8 +733,10 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
 	uint8_t *p;
 
 	c->cur_pc = pc;
-	c->cur_ds = c->ds;
+	c->cur_ds = c->npc != pc + 4;
+	c->between = 1;
 	p = mem_slow(c, pc, ACC_FETCH, 4);
+	c->between = 0;
 	if (!p) {
 		if (c->mmio_hit && !(pc >= 0xbfc00000u && (c->status & ST_BEV) && c->exceptions)) {
 			snprintf(c->err, sizeof(c->err),
@@ -793,8 +804,6 @@ next:
 	else if (fetch_slow(c, pc, &insn))
 		goto next;
 	c->cur_pc = pc;
-	c->cur_ds = c->ds;
-	c->ds = 0;
 	c->pc = c->npc;
 	c->npc += 4;
 	c->r[0] = 0;
@@ -815,8 +824,8 @@ next:
 		c->r[rd] = (insn & (1u << 6)) ? (t >> v) | (t << ((32 - v) & 31)) : t >> v;
 		NEXT;
 	L_71: c->r[rd] = (uint32_t)((int32_t)t >> (s & 31)); NEXT;
-	L_72: c->npc = s; c->ds = 1; NEXT;
-	L_73: c->npc = s; c->ds = 1; c->r[rd] = c->cur_pc + 8; NEXT;
+	L_72: c->npc = s; NEXT;
+	L_73: c->npc = s; c->r[rd] = c->cur_pc + 8; NEXT;
 	L_74: if (!t) c->r[rd] = s; NEXT;
 	L_75: if (t) c->r[rd] = s; NEXT;
 	L_76: exception(c, EXC_SYS, 0); NEXT;
@@ -867,9 +876,9 @@ next:
 	L_116: if (s == t) exception(c, EXC_TR, 0); NEXT;
 	L_118: if (s != t) exception(c, EXC_TR, 0); NEXT;
 	L_1: exec_regimm(c, insn); NEXT;
-	L_2: c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; NEXT;
+	L_2: c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); NEXT;
 	L_3: LINK(31);
-		c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); c->ds = 1; NEXT;
+		c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); NEXT;
 	L_4: BRANCH(RS == RT); NEXT;
 	L_5: BRANCH(RS != RT); NEXT;
 	L_6: BRANCH((int32_t)RS <= 0); NEXT;

@@ -75,7 +75,8 @@ struct mips_cpu {
 	uint32_t hi, lo;
 	uint32_t pc, npc;       /* this and the next instruction (delay slots) */
 	uint32_t cur_pc;        /* the instruction being executed */
-	int ds, cur_ds;         /* next / current instruction is in a delay slot */
+	int ds;                 /* unused by the loop: delay slots are npc != pc + 4 */
+	int cur_ds, between;    /* exception bookkeeping: in a delay slot; raised between insns */
 	uint32_t llbit;
 	/* CP0 */
 	uint32_t index, random_ctr, entrylo0, entrylo1, context, pagemask, wired, hwrena;
