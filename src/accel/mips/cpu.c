@@ -765,6 +765,8 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
  * per instruction (SPECIAL's functions are entries 64 + funct), which GCC
  * duplicates into every handler so each has its own predicted jump.
  */
+/* Keep the copies of NEXT apart (no cross-jumping) and the handlers simple (no GCSE). */
+__attribute__((optimize("no-crossjumping", "no-gcse")))
 enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 {
 	static const void *const tbl[128] = {
@@ -793,27 +795,37 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 
 	c->stop = MIPS_STOP_BUDGET;
 	c->budget = budget;
-#define NEXT goto next
+/* Decode insn (at pc) and jump to its handler. */
+#define DECODE_JUMP() do {                                                     \
+		c->cur_pc = pc;                                                \
+		c->pc = c->npc;                                                \
+		c->npc += 4;                                                   \
+		c->r[0] = 0;                                                   \
+		n++;                                                           \
+		op = insn >> 26;                                               \
+		rd = RDN;                                                      \
+		idx = op ? op : 64 + (insn & 0x3f);                            \
+		s = RS;                                                        \
+		t = RT;                                                        \
+		goto *tbl[idx];                                                \
+	} while (0)
+/* Every handler ends in its own copy of fetch and dispatch (own predicted jump). */
+#define NEXT do {                                                              \
+		if (unlikely(c->budget <= 0))                                  \
+			goto out;                                              \
+		c->budget--;                                                   \
+		pc = c->pc;                                                    \
+		if (unlikely((pc & ~0xffcu) != c->fetch_page))                 \
+			goto slow;                                             \
+		insn = rd32(c->fetch_host + (pc & 0xfffu));                    \
+		DECODE_JUMP();                                                 \
+	} while (0)
 next:
-	if (unlikely(c->budget <= 0))
-		goto out;
-	c->budget--;
-	pc = c->pc;
-	if (likely((pc & ~0xffcu) == c->fetch_page))
-		insn = rd32(c->fetch_host + (pc & 0xfffu));
-	else if (fetch_slow(c, pc, &insn))
+	NEXT;
+slow:
+	if (fetch_slow(c, pc, &insn))
 		goto next;
-	c->cur_pc = pc;
-	c->pc = c->npc;
-	c->npc += 4;
-	c->r[0] = 0;
-	n++;
-	op = insn >> 26;
-	rd = RDN;
-	idx = op ? op : 64 + (insn & 0x3f);
-	s = RS;
-	t = RT;
-	goto *tbl[idx];
+	DECODE_JUMP();
 	L_64: c->r[rd] = t << SA; NEXT;
 	L_65: exc_cpu(c, 1); NEXT; /* movf/movt: FPU */
 	L_66: c->r[rd] = (insn & (1u << 21)) ? (t >> SA) | (t << ((32 - SA) & 31)) : t >> SA;
@@ -992,6 +1004,7 @@ next:
 	L_def: exception(c, EXC_RI, 0); NEXT;
 
 #undef NEXT
+#undef DECODE_JUMP
 out:
 	c->icount += n;
 	c->r[0] = 0;
