@@ -175,6 +175,7 @@ static void exception(struct mips_cpu *c, unsigned code, int refill)
 	base = (c->status & ST_BEV) ? 0xbfc00200u : (c->ebase & 0xfffff000u);
 	c->pc = base + off;
 	c->npc = c->pc + 4;
+	c->redirect = 1;
 	c->ds = 0;
 	c->llbit = 0;
 	mode_update(c);
@@ -529,6 +530,7 @@ static void eret(struct mips_cpu *c)
 		c->status &= ~ST_EXL;
 	}
 	c->npc = c->pc + 4;
+	c->redirect = 1;
 	c->ds = 0;
 	c->llbit = 0;
 	c->erets++;
@@ -598,9 +600,10 @@ static void exec_cop0(struct mips_cpu *c, uint32_t insn)
 #define SA  ((insn >> 6) & 31)
 #define SIMM ((uint32_t)(int32_t)(int16_t)insn)
 #define UIMM (insn & 0xffffu)
-#define BRANCH(cond) do { if (cond) c->npc = c->cur_pc + 4 + (SIMM << 2); } while (0)
-#define BRANCH_L(cond) do { if (cond) { c->npc = c->cur_pc + 4 + (SIMM << 2); } \
-			    else { c->pc = c->npc; c->npc += 4; } } while (0)
+#define JUMP(to) do { c->npc = (to); c->redirect = 1; } while (0)
+#define BRANCH(cond) do { if (cond) JUMP(c->cur_pc + 4 + (SIMM << 2)); } while (0)
+#define BRANCH_L(cond) do { if (cond) { JUMP(c->cur_pc + 4 + (SIMM << 2)); } \
+			    else { c->pc = c->npc; c->npc += 4; c->redirect = 1; } } while (0)
 #define LINK(n) (c->r[n] = c->cur_pc + 8)
 
 static void exec_regimm(struct mips_cpu *c, uint32_t insn)
@@ -788,7 +791,7 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 		&&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def, &&L_def,
 	};
 	uint64_t n = 0;
-	uint32_t insn, pc, va, s, t, v;
+	uint32_t insn, pc = c->pc, npc = c->npc, va, s, t, v;
 	unsigned op, rd, idx;
 	uint8_t *p;
 	uint64_t p64;
@@ -798,8 +801,10 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 /* Decode insn (at pc) and jump to its handler. */
 #define DECODE_JUMP() do {                                                     \
 		c->cur_pc = pc;                                                \
-		c->pc = c->npc;                                                \
-		c->npc += 4;                                                   \
+		c->pc = npc;                                                   \
+		c->npc = npc + 4;                                              \
+		pc = npc;                                                      \
+		npc += 4;                                                      \
 		c->r[0] = 0;                                                   \
 		n++;                                                           \
 		op = insn >> 26;                                               \
@@ -814,7 +819,11 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 		if (unlikely(c->budget <= 0))                                  \
 			goto out;                                              \
 		c->budget--;                                                   \
-		pc = c->pc;                                                    \
+		if (unlikely(c->redirect)) {                                   \
+			c->redirect = 0;                                       \
+			pc = c->pc;                                            \
+			npc = c->npc;                                          \
+		}                                                              \
 		if (unlikely((pc & ~0xffcu) != c->fetch_page))                 \
 			goto slow;                                             \
 		insn = rd32(c->fetch_host + (pc & 0xfffu));                    \
@@ -836,8 +845,8 @@ slow:
 		c->r[rd] = (insn & (1u << 6)) ? (t >> v) | (t << ((32 - v) & 31)) : t >> v;
 		NEXT;
 	L_71: c->r[rd] = (uint32_t)((int32_t)t >> (s & 31)); NEXT;
-	L_72: c->npc = s; NEXT;
-	L_73: c->npc = s; c->r[rd] = c->cur_pc + 8; NEXT;
+	L_72: JUMP(s); NEXT;
+	L_73: JUMP(s); c->r[rd] = c->cur_pc + 8; NEXT;
 	L_74: if (!t) c->r[rd] = s; NEXT;
 	L_75: if (t) c->r[rd] = s; NEXT;
 	L_76: exception(c, EXC_SYS, 0); NEXT;
@@ -888,9 +897,9 @@ slow:
 	L_116: if (s == t) exception(c, EXC_TR, 0); NEXT;
 	L_118: if (s != t) exception(c, EXC_TR, 0); NEXT;
 	L_1: exec_regimm(c, insn); NEXT;
-	L_2: c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); NEXT;
+	L_2: JUMP((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
 	L_3: LINK(31);
-		c->npc = (c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2); NEXT;
+		JUMP((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
 	L_4: BRANCH(RS == RT); NEXT;
 	L_5: BRANCH(RS != RT); NEXT;
 	L_6: BRANCH((int32_t)RS <= 0); NEXT;

@@ -76,6 +76,7 @@ struct mips_cpu {
 	uint32_t pc, npc;       /* this and the next instruction (delay slots) */
 	uint32_t cur_pc;        /* the instruction being executed */
 	int ds;                 /* unused by the loop: delay slots are npc != pc + 4 */
+	int redirect;           /* pc/npc changed out of line: the loop reloads them */
 	int cur_ds, between;    /* exception bookkeeping: in a delay slot; raised between insns */
 	uint32_t llbit;
 	/* CP0 */
