@@ -605,6 +605,11 @@ static void exec_cop0(struct mips_cpu *c, uint32_t insn)
 #define BRANCH_L(cond) do { if (cond) { JUMP(c->cur_pc + 4 + (SIMM << 2)); } \
 			    else { c->pc = c->npc; c->npc += 4; c->redirect = 1; } } while (0)
 #define LINK(n) (c->r[n] = c->cur_pc + 8)
+/* The same inside the loop, on its registers (pc: the delay slot, npc: after it). */
+#define JUMP_I(to) do { npc = (to); c->npc = npc; } while (0)
+#define BRANCH_I(cond) do { if (cond) JUMP_I(c->cur_pc + 4 + (SIMM << 2)); } while (0)
+#define BRANCH_LI(cond) do { if (cond) { JUMP_I(c->cur_pc + 4 + (SIMM << 2)); } \
+			     else { pc = npc; npc += 4; c->pc = pc; c->npc = npc; } } while (0)
 
 static void exec_regimm(struct mips_cpu *c, uint32_t insn)
 {
@@ -799,7 +804,7 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 	c->stop = MIPS_STOP_BUDGET;
 	c->budget = budget;
 /* Decode insn (at pc) and jump to its handler. */
-#define DECODE_JUMP() do {                                                     \
+#define DECODE_JUMP_I() do {                                                     \
 		c->cur_pc = pc;                                                \
 		c->pc = npc;                                                   \
 		c->npc = npc + 4;                                              \
@@ -827,14 +832,14 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 		if (unlikely((pc & ~0xffcu) != c->fetch_page))                 \
 			goto slow;                                             \
 		insn = rd32(c->fetch_host + (pc & 0xfffu));                    \
-		DECODE_JUMP();                                                 \
+		DECODE_JUMP_I();                                                 \
 	} while (0)
 next:
 	NEXT;
 slow:
 	if (fetch_slow(c, pc, &insn))
 		goto next;
-	DECODE_JUMP();
+	DECODE_JUMP_I();
 	L_64: c->r[rd] = t << SA; NEXT;
 	L_65: exc_cpu(c, 1); NEXT; /* movf/movt: FPU */
 	L_66: c->r[rd] = (insn & (1u << 21)) ? (t >> SA) | (t << ((32 - SA) & 31)) : t >> SA;
@@ -845,8 +850,8 @@ slow:
 		c->r[rd] = (insn & (1u << 6)) ? (t >> v) | (t << ((32 - v) & 31)) : t >> v;
 		NEXT;
 	L_71: c->r[rd] = (uint32_t)((int32_t)t >> (s & 31)); NEXT;
-	L_72: JUMP(s); NEXT;
-	L_73: JUMP(s); c->r[rd] = c->cur_pc + 8; NEXT;
+	L_72: JUMP_I(s); NEXT;
+	L_73: JUMP_I(s); c->r[rd] = c->cur_pc + 8; NEXT;
 	L_74: if (!t) c->r[rd] = s; NEXT;
 	L_75: if (t) c->r[rd] = s; NEXT;
 	L_76: exception(c, EXC_SYS, 0); NEXT;
@@ -897,13 +902,13 @@ slow:
 	L_116: if (s == t) exception(c, EXC_TR, 0); NEXT;
 	L_118: if (s != t) exception(c, EXC_TR, 0); NEXT;
 	L_1: exec_regimm(c, insn); NEXT;
-	L_2: JUMP((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
+	L_2: JUMP_I((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
 	L_3: LINK(31);
-		JUMP((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
-	L_4: BRANCH(RS == RT); NEXT;
-	L_5: BRANCH(RS != RT); NEXT;
-	L_6: BRANCH((int32_t)RS <= 0); NEXT;
-	L_7: BRANCH((int32_t)RS > 0); NEXT;
+		JUMP_I((c->cur_pc & 0xf0000000u) | ((insn & 0x03ffffffu) << 2)); NEXT;
+	L_4: BRANCH_I(RS == RT); NEXT;
+	L_5: BRANCH_I(RS != RT); NEXT;
+	L_6: BRANCH_I((int32_t)RS <= 0); NEXT;
+	L_7: BRANCH_I((int32_t)RS > 0); NEXT;
 	L_8:
 		v = s + SIMM;
 		if ((~(s ^ SIMM) & (s ^ v)) >> 31)
@@ -925,10 +930,10 @@ slow:
 	L_18: L_50: L_54: L_58: L_62:
 		exc_cpu(c, 2);
 		NEXT;
-	L_20: BRANCH_L(RS == RT); NEXT;
-	L_21: BRANCH_L(RS != RT); NEXT;
-	L_22: BRANCH_L((int32_t)RS <= 0); NEXT;
-	L_23: BRANCH_L((int32_t)RS > 0); NEXT;
+	L_20: BRANCH_LI(RS == RT); NEXT;
+	L_21: BRANCH_LI(RS != RT); NEXT;
+	L_22: BRANCH_LI((int32_t)RS <= 0); NEXT;
+	L_23: BRANCH_LI((int32_t)RS > 0); NEXT;
 	L_28: exec_special2(c, insn); NEXT;
 	L_31: exec_special3(c, insn); NEXT;
 	L_32: L_36:
