@@ -802,7 +802,7 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 	uint64_t p64;
 
 	c->stop = MIPS_STOP_BUDGET;
-	c->budget = budget;
+	c->budget = 1; /* cleared by whatever wants the run to end */
 /* Decode insn (at pc) and jump to its handler. */
 #define DECODE_JUMP_I() do {                                                     \
 		c->cur_pc = pc;                                                \
@@ -821,9 +821,9 @@ enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 	} while (0)
 /* Every handler ends in its own copy of fetch and dispatch (own predicted jump). */
 #define NEXT do {                                                              \
-		if (unlikely(c->budget <= 0))                                  \
+		if (unlikely(!c->budget || budget <= 0))                       \
 			goto out;                                              \
-		c->budget--;                                                   \
+		budget--;                                                      \
 		if (unlikely(c->redirect)) {                                   \
 			c->redirect = 0;                                       \
 			pc = c->pc;                                            \

@@ -97,7 +97,7 @@ struct mips_cpu {
 	struct mips_tc *tcr, *tcw;
 	uint32_t fetch_page;    /* virtual page of fetch_host, 1: none */
 	uint8_t *fetch_host;
-	int budget;
+	int budget;             /* 1 while a run goes on; 0: end it after this instruction */
 	enum mips_stop stop;
 	int mmio_hit;           /* the last slow access was MMIO, not an exception */
 	struct mips_mmio mmio;
