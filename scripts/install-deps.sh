@@ -15,6 +15,9 @@ PKGS=(
 	clang libclang-rt-14-dev    # libFuzzer harnesses (make fuzz; a short run in make test)
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl  # management API: HTTP server, JSON, client; curl in its tests
 	gnuplot-nox                 # make bench: the plots
+	libfdt-dev                  # --arch mips32: the board's device tree (static archive too)
+	gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu  # --arch mips32: the MIPS guest kernel
+	qemu-system-mips            # bench/mips.sh: qemu-system-mipsel, the MIPS speed anchor
 )
 
 missing=()
