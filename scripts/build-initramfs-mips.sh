@@ -3,7 +3,8 @@
 # boots (--arch mips32): Debian's busybox-static:mipsel (fetched with `apt-get download` into the
 # cache and unpacked with dpkg-deb -x; nothing is installed) and an /init that prints the marker
 # "VMON-MIPS-INIT-OK", reads the first virtio disk when there is one ("VMON-MIPS-DISK <first
-# line of /dev/vda>"), and reboots.
+# line of /dev/vda>"), sleeps N seconds when the command line has vmon.sleep=N
+# ("VMON-MIPS-SLEPT N"), and reboots.
 # Output: $VMON_CACHE/initramfs-mips-<hash>.cpio; stdout carries ONLY that path.
 set -euo pipefail
 
@@ -64,6 +65,11 @@ echo "VMON-MIPS-INIT-OK uptime=$up"
 if [ -b /dev/vda ]; then
 	echo "VMON-MIPS-DISK $(head -n 1 /dev/vda)"
 fi
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	vmon.sleep=*) sleep "${arg#vmon.sleep=}"; echo "VMON-MIPS-SLEPT ${arg#vmon.sleep=}" ;;
+	esac
+done
 reboot -f
 echo "VMON-MIPS-REBOOT-FAILED"
 INIT
@@ -77,7 +83,7 @@ INIT
 	done
 	echo "file /bin/busybox $busybox 0755 0 0"
 	echo "file /init $work/init 0755 0 0"
-	for a in sh mount echo head cat reboot poweroff ls grep; do
+	for a in sh mount echo head cat reboot poweroff ls grep sleep; do
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
 } >"$work/list"
