@@ -67,7 +67,7 @@ if [ -b /dev/vda ]; then
 fi
 for arg in $(cat /proc/cmdline); do
 	case $arg in
-	vmon.sleep=*) sleep "${arg#vmon.sleep=}"; echo "VMON-MIPS-SLEPT ${arg#vmon.sleep=}" ;;
+	vmon.sleep=*) sleep "${arg#vmon.sleep=}"; read -r up _ </proc/uptime; echo "VMON-MIPS-SLEPT ${arg#vmon.sleep=} uptime=$up" ;;
 	esac
 done
 reboot -f

@@ -17,6 +17,7 @@ PKGS=(
 	gnuplot-nox                 # make bench: the plots
 	libfdt-dev                  # --arch mips32: the board's device tree (static archive too)
 	gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu  # --arch mips32: the MIPS guest kernel
+	libc6-dev-mipsel-cross      # bench/mips-compliance.sh: the C test suite built for mipsel
 	qemu-system-mips            # bench/mips.sh: qemu-system-mipsel, the MIPS speed anchor
 )
 
