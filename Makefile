@@ -9,6 +9,8 @@ CPPFLAGS := -D_GNU_SOURCE -Isrc
 LDLIBS   := -lpthread -ljson-c
 # libsodium: snapshot checksums (BLAKE2b) and the host-key HMAC (crypto_auth); static archive too.
 LDLIBS   += -lsodium
+# libfdt: the MIPS and arm64 boards' device trees (a static archive too).
+LDLIBS   += -lfdt
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -38,6 +40,8 @@ CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) \
              $(filter-out src/accel/kvm_x86%.c src/accel/kvm_arm64.c,$(wildcard src/accel/*.c)) \
              $(wildcard src/arch/*.c src/devices/*.c src/virtio/*.c src/snapshot/*.c) \
              $(ARCH_SRCS)
+# The MIPS32 software vCPU and its board (--arch mips32), portable C: on every host.
+CORE_SRCS += $(wildcard src/accel/mips/*.c src/arch/mips/*.c)
 # The management API (the server in `vmon run`) and the management CLI.
 ifeq ($(ARCH),arm64)
 API_SRCS  :=

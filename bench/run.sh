@@ -4,6 +4,8 @@
 #      loop, interleaved, BENCH_EXIT_REPS repetitions of 20,000 exits per kind, default 7)
 #   2. the nested suite in one L1 boot (bench/nested-suite.sh: boot, footprint, compute,
 #      scale; vmon vs QEMU microvm interleaved, BENCH_ROUNDS rounds, default 5)
+#   2b. MIPS32 boot speed, vmon's software vCPU vs qemu-system-mipsel TCG (bench/mips.sh,
+#      BENCH_MIPS_RUNS interleaved runs, default 7): $dir/mips.txt
 #   3. bench/report.py: bench/results/<date>/report.md, PNG plots, raw.txt, console.log;
 #      prints the summary table and which targets hold.
 # Exit status: 0 report written and no run failed; 1 some run failed (crash, timeout: shown in
@@ -36,6 +38,11 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 else
 	echo "SKIP exit cost: /dev/kvm is absent or not accessible (shown as missing runs)"
 fi
+
+# MIPS32 software vCPU beside qemu-system-mipsel TCG (no KVM involved): bench/mips.sh.
+echo "[mips32] vmon --arch mips32 vs qemu-system-mipsel -M mipssim, interleaved, ${BENCH_MIPS_RUNS:-7} runs"
+make --no-print-directory build/vmon >/dev/null
+bench/mips.sh "${BENCH_MIPS_RUNS:-7}" 2>&1 | tee "$dir/mips.txt" || echo "FAIL mips32 bench (see $dir/mips.txt)"
 
 set +e
 bench/nested-suite.sh --vmm build/vmon.static --l1bench build/bench/l1bench --out "$raw" \

@@ -114,6 +114,8 @@ static const char usage_run[] =
 #endif
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
+	"      --arch NAME      native (default), x86_64, or mips32: a MIPS32r2 board run by\n"
+	"                       vmon's software vCPU (1 vCPU, --mem up to 256M, ELF vmlinux)\n"
 	"  -v, --verbose        more diagnostics (repeat for debug)\n"
 	"  -q, --quiet          errors only\n"
 	"  -h, --help           this help\n"
@@ -152,7 +154,7 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -165,6 +167,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "kvm-device", required_argument, NULL, OPT_KVMDEV },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "arch", required_argument, NULL, OPT_ARCH },
 #ifndef VMON_NO_API
 		{ "api-sock", required_argument, NULL, OPT_API },
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
@@ -218,6 +221,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 			break;
 		case OPT_ELF64:
 			cfg->elf64_entry = 1;
+			break;
+		case OPT_ARCH:
+			ret = set_opt_str(cfg->arch, sizeof(cfg->arch), "--arch", optarg);
+			if (ret)
+				return ret;
 			break;
 		case OPT_KVMDEV:
 			ret = set_opt_str(cfg->kvm_path, sizeof(cfg->kvm_path), "--kvm-device", optarg);

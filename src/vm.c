@@ -238,7 +238,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	vm->cfg = *cfg;
 	vm->host = *host;
 	vm->stop_efd = vm->rx_space_efd = -1;
-	vm->arch = arch_native();
+	vm->arch = arch_by_name(cfg->arch);
 	atomic_init(&vm->exit_reason, VM_EXIT_NONE);
 	atomic_init(&vm->stopping, 0);
 	atomic_init(&vm->pause_req, 0);
@@ -258,7 +258,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		log_err("%s", err);
 		return ret;
 	}
-	ret = accel_kvm_create(cfg->kvm_path, cfg->ncpus, &vm->accel);
+	if (!vm->arch) {
+		log_err("--arch %s: unknown", cfg->arch);
+		return -EINVAL;
+	}
+	if (vm->arch->accel_create)
+		ret = vm->arch->accel_create(cfg, &vm->accel);
+	else
+		ret = accel_kvm_create(cfg->kvm_path, cfg->ncpus, &vm->accel);
 	if (ret)
 		return ret;
 	ret = vm_setup_memory(vm);

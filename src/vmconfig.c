@@ -90,6 +90,7 @@ static int vmc_check_strings(const struct vm_config *c, char *err, size_t errlen
 		{ "--initrd", offsetof(struct vm_config, initrd), sizeof(c->initrd) },
 		{ "--cmdline", offsetof(struct vm_config, cmdline), sizeof(c->cmdline) },
 		{ "--kvm-device", offsetof(struct vm_config, kvm_path), sizeof(c->kvm_path) },
+		{ "--arch", offsetof(struct vm_config, arch), sizeof(c->arch) },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -156,6 +157,31 @@ static int vmc_check_nets(const struct vm_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* --arch: the machines vmon can build (arch/select.c maps the names). */
+static int vmc_check_arch(const struct vm_config *c, char *err, size_t errlen)
+{
+	char buf[CONFIG_SHOWN_MAX + 4];
+
+	if (!c->arch[0] || !strcmp(c->arch, "native") || !strcmp(c->arch, "x86_64"))
+		return 0;
+	if (!strcmp(c->arch, "mips32")) {
+		if (c->ncpus != 1)
+			return vmc_fail(err, errlen, "--arch mips32 runs one vCPU (--cpus %u)",
+					c->ncpus);
+		if (c->mem_bytes > (256ULL << 20))
+			return vmc_fail(err, errlen,
+					"--arch mips32: --mem %" PRIu64 " MiB is more than 256 MiB "
+					"(the kernel's unmapped segment)", c->mem_bytes >> 20);
+		if (c->nr_disks + c->nr_nets > 4)
+			return vmc_fail(err, errlen,
+					"--arch mips32: at most 4 --disk and --net together "
+					"(CPU interrupt lines)");
+		return 0;
+	}
+	return vmc_fail(err, errlen, "--arch %s: unknown (native, x86_64 or mips32)",
+			config_shown(c->arch, buf));
+}
+
 int vm_config_check(const struct vm_config *c, unsigned flags, char *err, size_t errlen)
 {
 	uint64_t host;
@@ -186,6 +212,9 @@ int vm_config_check(const struct vm_config *c, unsigned flags, char *err, size_t
 	if (c->ncpus < 1 || c->ncpus > VM_MAX_CPUS)
 		return vmc_fail(err, errlen, "--cpus %u is out of range: 1 to %d", c->ncpus,
 				VM_MAX_CPUS);
+	ret = vmc_check_arch(c, err, errlen);
+	if (ret)
+		return ret;
 	return vmc_check_nets(c, err, errlen);
 }
 
@@ -264,6 +293,8 @@ struct json_object *vm_config_to_jobj(const struct vm_config *c)
 	vmc_add(own, "stats", json_object_new_boolean(c->stats != 0), &bad);
 	vmc_add(own, "elf64_entry", json_object_new_boolean(c->elf64_entry != 0), &bad);
 	vmc_add(own, "kvm_device", json_object_new_string(c->kvm_path), &bad);
+	if (c->arch[0])
+		vmc_add(own, "arch", json_object_new_string(c->arch), &bad);
 
 	vmc_add(o, "boot-source", boot, &bad);
 	vmc_add(o, "machine-config", mc, &bad);
@@ -560,6 +591,7 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 		{ "stats", json_type_boolean },
 		{ "elf64_entry", json_type_boolean },
 		{ "kvm_device", json_type_string },
+		{ "arch", json_type_string },
 	};
 	int ret;
 
@@ -569,6 +601,9 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 		return ret;
 	vmc_bool(o, "stats", &c->stats);
 	vmc_bool(o, "elf64_entry", &c->elf64_entry);
+	ret = vmc_str(x, o, "arch", c->arch, sizeof(c->arch));
+	if (ret)
+		return ret;
 	return vmc_str(x, o, "kvm_device", c->kvm_path, sizeof(c->kvm_path));
 }
 

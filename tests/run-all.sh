@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run-all.sh: every test level in order, continuing past failures:
-# unit (ASan+UBSan), host (tiny guests on this machine's /dev/kvm), api (the
+# unit (ASan+UBSan), host (tiny guests on this machine's /dev/kvm), mips (MIPS Linux on the
+# software vCPU, tests/host/mips.sh), api (the
 # management API over its socket, with curl), mgmt (create/ls/console/pause/
 # stop/rm/gc, TTL, limits, ls of 50 VMs), a short
 # libFuzzer run of each harness (FUZZ_SECONDS, default 10) and the nested end-to-end boot of Linux (QEMU TCG -> L1 Linux with KVM -> vmon -> L2),
@@ -35,6 +36,7 @@ run_level() { # NAME CMD...
 run_level lint tests/lint/seams.sh
 run_level unit tests/run-unit.sh "$@"
 run_level host tests/host/run.sh
+run_level mips tests/host/mips.sh
 run_level api  tests/host/api.sh
 run_level mgmt tests/host/mgmt.sh
 run_level snapshot tests/host/snapshot.sh

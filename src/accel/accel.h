@@ -83,6 +83,7 @@ enum accel_reg {
 	ACCEL_X86_LAPIC,  /* struct kvm_lapic_state */
 	ACCEL_X86_MSRS,   /* struct kvm_msrs + entries; set must take all of them */
 	ACCEL_X86_CPUID,  /* struct kvm_cpuid2 + entries (set only) */
+	ACCEL_MIPS_REGS,  /* struct mips_regs (accel/mips/accel.h) */
 };
 
 /* VM-level facts the arch code asks for. */

@@ -52,9 +52,19 @@ struct arch_ops {
 	int (*ctrl_alt_del)(void *priv);
 	/* Free the arch state (its devices are on the device list, destroyed there). */
 	void (*destroy)(void *priv);
+	/*
+	 * Create the VM's accelerator (a software vCPU); NULL: KVM on
+	 * c->kvm_path. 0 or -errno (logged).
+	 */
+	int (*accel_create)(const struct vm_config *c, struct accel **a);
 };
 
 /* The arch vmon was built for. */
 const struct arch_ops *arch_native(void);
+/*
+ * The arch called name (vm_config.arch): "" and "native" are arch_native();
+ * NULL for a name vmon does not know (vm_config_validate refuses those).
+ */
+const struct arch_ops *arch_by_name(const char *name);
 
 #endif
