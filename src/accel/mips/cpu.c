@@ -773,8 +773,13 @@ static int fetch_slow(struct mips_cpu *c, uint32_t pc, uint32_t *insn)
  * per instruction (SPECIAL's functions are entries 64 + funct), which GCC
  * duplicates into every handler so each has its own predicted jump.
  */
-/* Keep the copies of NEXT apart (no cross-jumping) and the handlers simple (no GCSE). */
+/*
+ * Keep the copies of NEXT apart (no cross-jumping) and the handlers simple (no GCSE).
+ * GCC only: clang (the fuzz build) has no per-function optimize attribute.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-crossjumping", "no-gcse")))
+#endif
 enum mips_stop mips_cpu_run(struct mips_cpu *c, int budget)
 {
 	static const void *const tbl[128] = {
