@@ -332,28 +332,41 @@ static int vm_restore_state(struct vm *vm, const struct snapfile *f, char *err, 
 	return ret;
 }
 
-int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
-	       char *err, size_t errlen)
+/*
+ * Read DIR/state and check it with the host key of state_dir into *f (whose
+ * sections point into *buf, freed by the caller). 0 or -errno with err set.
+ */
+static int vm_snap_open(const char *dir, const char *state_dir, struct snapfile *f,
+			uint8_t **buf, char *err, size_t errlen)
 {
 	char path[VM_SNAP_PATH];
 	uint8_t key[SNAPFILE_KEY_LEN];
+	size_t len = 0;
+	int ret;
+
+	ret = lineage_hostkey(state_dir, key, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ret = snapfile_read_path(path, buf, &len);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	else
+		ret = snapfile_parse(*buf, len, key, f, err, errlen);
+	sodium_memzero(key, sizeof(key));
+	return ret;
+}
+
+int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
+	       char *err, size_t errlen)
+{
 	struct snapfile *f = calloc(1, sizeof(*f));
 	uint8_t *buf = NULL;
-	size_t len = 0;
 	int ret;
 
 	if (!f)
 		return -ENOMEM;
-	ret = lineage_hostkey(state_dir, key, err, errlen);
-	if (ret)
-		goto out;
-	snprintf(path, sizeof(path), "%s/state", dir);
-	ret = snapfile_read_path(path, &buf, &len);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		goto out;
-	}
-	ret = snapfile_parse(buf, len, key, f, err, errlen);
+	ret = vm_snap_open(dir, state_dir, f, &buf, err, errlen);
 	if (ret)
 		goto out;
 	if (f->kind != SNAP_KIND_FULL || f->arch != SNAP_ARCH_X86_64 ||
@@ -385,7 +398,6 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 				 strerror(-ret));
 	}
 out:
-	sodium_memzero(key, sizeof(key));
 	free(buf);
 	free(f);
 	return ret;
@@ -395,25 +407,14 @@ int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int a
 		    char *err, size_t errlen)
 {
 	char path[VM_SNAP_PATH];
-	uint8_t key[SNAPFILE_KEY_LEN];
 	struct snapfile *f = calloc(1, sizeof(*f));
 	uint8_t *buf = NULL;
-	size_t len = 0;
 	int64_t pages;
 	int fd, ret;
 
 	if (!f)
 		return -ENOMEM;
-	ret = lineage_hostkey(state_dir, key, err, errlen);
-	if (ret)
-		goto out;
-	snprintf(path, sizeof(path), "%s/state", dir);
-	ret = snapfile_read_path(path, &buf, &len);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		goto out;
-	}
-	ret = snapfile_parse(buf, len, key, f, err, errlen);
+	ret = vm_snap_open(dir, state_dir, f, &buf, err, errlen);
 	if (ret)
 		goto out;
 	if (f->kind != SNAP_KIND_DIFF || !vm->snap_has_lineage ||
@@ -447,7 +448,6 @@ int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int a
 	if (!ret)
 		vm->snap_generation = f->generation;
 out:
-	sodium_memzero(key, sizeof(key));
 	free(buf);
 	free(f);
 	return ret;

@@ -6,11 +6,11 @@
  * flock on D/snapshot/lineage/<id>.lock.
  */
 #include "snapshot/lineage.h"
+#include "snapshot/snapfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +22,6 @@
 #include <sodium.h>
 
 #define LINEAGE_PATH_MAX 4096
-
-__attribute__((format(printf, 4, 5)))
-static int lineage_err(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* D/snapshot[/sub] created 0700 as needed; the path into out. */
 static int lineage_dir(const char *dir, const char *sub, char *out, size_t cap)
@@ -103,20 +90,20 @@ static int lineage_key_read(const char *path, uint8_t key[SNAPFILE_KEY_LEN], cha
 	if (fstat(fd, &st)) {
 		ret = -errno;
 		close(fd);
-		return lineage_err(ret, err, errlen, "%s: %s", path, strerror(-ret));
+		return snapfile_err(ret, err, errlen, "%s: %s", path, strerror(-ret));
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
 		close(fd);
-		return lineage_err(-EPERM, err, errlen,
+		return snapfile_err(-EPERM, err, errlen,
 				   "host key %s is not a private file (mode %04o; it must be 0600)",
 				   path, (unsigned)(st.st_mode & 07777));
 	}
 	ret = lineage_read_all(fd, buf, sizeof(buf), &got);
 	close(fd);
 	if (ret)
-		return lineage_err(ret, err, errlen, "%s: %s", path, strerror(-ret));
+		return snapfile_err(ret, err, errlen, "%s: %s", path, strerror(-ret));
 	if (got != SNAPFILE_KEY_LEN)
-		return lineage_err(-EINVAL, err, errlen, "host key %s holds %zu bytes, not %u", path,
+		return snapfile_err(-EINVAL, err, errlen, "host key %s holds %zu bytes, not %u", path,
 				   got, SNAPFILE_KEY_LEN);
 	memcpy(key, buf, SNAPFILE_KEY_LEN);
 	sodium_memzero(buf, sizeof(buf));
@@ -130,10 +117,10 @@ int lineage_hostkey(const char *dir, uint8_t key[SNAPFILE_KEY_LEN], char *err, s
 	int fd, ret;
 
 	if (sodium_init() < 0)
-		return lineage_err(-ENOSYS, err, errlen, "libsodium failed to initialise");
+		return snapfile_err(-ENOSYS, err, errlen, "libsodium failed to initialise");
 	ret = lineage_dir(dir, NULL, d, sizeof(d));
 	if (ret)
-		return lineage_err(ret, err, errlen, "%s/snapshot: %s", dir, strerror(-ret));
+		return snapfile_err(ret, err, errlen, "%s/snapshot: %s", dir, strerror(-ret));
 	snprintf(path, sizeof(path), "%s/hostkey", d);
 	ret = lineage_key_read(path, key, err, errlen);
 	if (ret != -ENOENT)
@@ -142,7 +129,7 @@ int lineage_hostkey(const char *dir, uint8_t key[SNAPFILE_KEY_LEN], char *err, s
 	snprintf(tmp, sizeof(tmp), "%s/hostkey.%ld.tmp", d, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return lineage_err(-errno, err, errlen, "%s: %s", tmp, strerror(errno));
+		return snapfile_err(-errno, err, errlen, "%s: %s", tmp, strerror(errno));
 	crypto_auth_keygen(fresh);
 	ret = lineage_write_all(fd, fresh, sizeof(fresh));
 	sodium_memzero(fresh, sizeof(fresh));
@@ -153,7 +140,7 @@ int lineage_hostkey(const char *dir, uint8_t key[SNAPFILE_KEY_LEN], char *err, s
 		ret = -errno;
 	unlink(tmp);
 	if (ret)
-		return lineage_err(ret, err, errlen, "creating host key %s: %s", path, strerror(-ret));
+		return snapfile_err(ret, err, errlen, "creating host key %s: %s", path, strerror(-ret));
 	return lineage_key_read(path, key, err, errlen);
 }
 
@@ -320,19 +307,19 @@ int lineage_check_restore(const char *dir, const uint8_t id[SNAPFILE_LINEAGE_LEN
 	lineage_hex(id, hex);
 	fd = lineage_lock(dir, id, rec, sizeof(rec));
 	if (fd < 0)
-		return lineage_err(fd, err, errlen, "lineage store under %s: %s", dir, strerror(-fd));
+		return snapfile_err(fd, err, errlen, "lineage store under %s: %s", dir, strerror(-fd));
 	ret = lineage_read_rec(rec, &newest);
 	if (ret) {
-		lineage_err(ret, err, errlen, "lineage record %s unreadable: %s", rec, strerror(-ret));
+		snapfile_err(ret, err, errlen, "lineage record %s unreadable: %s", rec, strerror(-ret));
 		goto out;
 	}
 	if (gen > newest) {
 		ret = lineage_write_rec(rec, gen);
 		if (ret)
-			lineage_err(ret, err, errlen, "recording generation %" PRIu64 " in %s: %s",
+			snapfile_err(ret, err, errlen, "recording generation %" PRIu64 " in %s: %s",
 				    gen, rec, strerror(-ret));
 	} else if (gen < newest && !allow_rollback) {
-		ret = lineage_err(-ESTALE, err, errlen,
+		ret = snapfile_err(-ESTALE, err, errlen,
 				  "refusing to roll back: the snapshot is generation %" PRIu64
 				  " of lineage %s, whose newest generation is %" PRIu64
 				  " (pass --allow-rollback to restore it anyway; that is written to "
@@ -341,7 +328,7 @@ int lineage_check_restore(const char *dir, const uint8_t id[SNAPFILE_LINEAGE_LEN
 	} else if (gen < newest) {
 		ret = lineage_audit(dir, hex, newest, gen, what);
 		if (ret)
-			lineage_err(ret, err, errlen,
+			snapfile_err(ret, err, errlen,
 				    "rollback not allowed: the audit log could not be written: %s",
 				    strerror(-ret));
 	}

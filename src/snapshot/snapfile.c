@@ -106,8 +106,7 @@ int snapfile_write(const struct snapfile *f, const uint8_t *key, struct snap_out
 	return snap_out_error(o);
 }
 
-__attribute__((format(printf, 4, 5)))
-static int snapfile_err(int code, char *err, size_t errlen, const char *fmt, ...)
+int snapfile_err(int code, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -119,4 +119,9 @@ int snapfile_add(struct snapfile *f, uint32_t tag, const void *data, uint64_t le
 int snapfile_write_path(const char *path, const void *buf, size_t len);
 int snapfile_read_path(const char *path, uint8_t **buf, size_t *len);
 
+/* Format fmt into err (when err and errlen) and return code: the one error writer of the
+ * snapshot files' readers and of the lineage store. */
+__attribute__((format(printf, 4, 5)))
+int snapfile_err(int code, char *err, size_t errlen, const char *fmt, ...);
+
 #endif
