@@ -35,10 +35,10 @@ else
 ARCH_SRCS := $(wildcard src/arch/x86/*.c) $(wildcard src/accel/kvm_x86*.c)
 endif
 # The core: every .c under src/ but main.c, the API server and the CLI.
-# New rooms (accel/, arch/<arch>/, devices/, virtio/, snapshot/) are picked up as files appear.
+# New rooms (accel/, arch/<arch>/, devices/, virtio/, snapshot/, pci/, sandbox/) are picked up as files appear.
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) \
              $(filter-out src/accel/kvm_x86%.c src/accel/kvm_arm64.c,$(wildcard src/accel/*.c)) \
-             $(wildcard src/arch/*.c src/devices/*.c src/virtio/*.c src/snapshot/*.c) \
+             $(wildcard src/arch/*.c src/devices/*.c src/virtio/*.c src/snapshot/*.c src/pci/*.c src/sandbox/*.c) \
              $(ARCH_SRCS)
 # The MIPS32 software vCPU and its board (--arch mips32), portable C: on every host.
 CORE_SRCS += $(wildcard src/accel/mips/*.c src/arch/mips/*.c)

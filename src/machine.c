@@ -22,6 +22,16 @@ struct irq_msi machine_irq_msi(const struct machine *m)
 	return (struct irq_msi){ .send = m->ops->msi, .ctx = m->ctx };
 }
 
+int machine_msi_route(const struct machine *m, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	return m->ops->msi_route ? m->ops->msi_route(m->ctx, gsi, addr, data) : -ENOTSUP;
+}
+
+int machine_msi_route_free(const struct machine *m, unsigned gsi)
+{
+	return m->ops->msi_route_free ? m->ops->msi_route_free(m->ctx, gsi) : -ENOTSUP;
+}
+
 int machine_irq_edge_open(const struct machine *m, unsigned gsi, struct irq_edge *e)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), ret;

@@ -19,6 +19,10 @@
 #ifndef VMON_MACHINE_H
 #define VMON_MACHINE_H
 
+#ifndef ACCEL_MSI_ROUTE_NEW
+#define ACCEL_MSI_ROUTE_NEW (~0u) /* also in accel/accel.h */
+#endif
+
 #include <stdint.h>
 
 #include "bus.h"
@@ -41,6 +45,12 @@ struct machine_ops {
 	int (*irq_set)(void *ctx, unsigned gsi, int level);
 	/* Deliver an MSI. -ENOTSUP where the platform has none. */
 	int (*msi)(void *ctx, uint64_t addr, uint32_t data);
+	/*
+	 * MSI routes (accel.h's msi_route / msi_route_free): *gsi ==
+	 * ACCEL_MSI_ROUTE_NEW allocates. -ENOTSUP: no routing; send with msi.
+	 */
+	int (*msi_route)(void *ctx, unsigned *gsi, uint64_t addr, uint32_t data);
+	int (*msi_route_free)(void *ctx, unsigned gsi);
 	/*
 	 * Wire (assign=1) or unwire eventfd fd to line gsi in the accelerator
 	 * (irqfd). -ENOTSUP: no such path; the caller pulses irq_set instead.
@@ -81,6 +91,9 @@ struct machine {
 struct irq_line machine_irq_line(const struct machine *m, unsigned gsi);
 /* m's MSI sender. */
 struct irq_msi machine_irq_msi(const struct machine *m);
+/* m's MSI routes (machine_ops.msi_route); -ENOTSUP when m has none. Any thread. */
+int machine_msi_route(const struct machine *m, unsigned *gsi, uint64_t addr, uint32_t data);
+int machine_msi_route_free(const struct machine *m, unsigned gsi);
 /* An edge source on gsi: an eventfd with irqfd where the accelerator has it. 0 or -errno. */
 int machine_irq_edge_open(const struct machine *m, unsigned gsi, struct irq_edge *e);
 void machine_irq_edge_close(const struct machine *m, struct irq_edge *e);

@@ -79,6 +79,20 @@ static int vm_m_msi(void *ctx, uint64_t addr, uint32_t data)
 	return vm->accel->ops->msi(vm->accel, addr, data);
 }
 
+static int vm_m_msi_route(void *ctx, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+
+	return vm->accel->ops->msi_route(vm->accel, gsi, addr, data);
+}
+
+static int vm_m_msi_route_free(void *ctx, unsigned gsi)
+{
+	struct vm *vm = ctx;
+
+	return vm->accel->ops->msi_route_free(vm->accel, gsi);
+}
+
 static int vm_m_irqfd(void *ctx, int fd, unsigned gsi, int assign)
 {
 	struct vm *vm = ctx;
@@ -123,6 +137,8 @@ static void vm_m_stop(void *ctx, enum vm_exit why, const char *msg)
 static const struct machine_ops vm_machine_ops = {
 	.irq_set = vm_m_irq_set,
 	.msi = vm_m_msi,
+	.msi_route = vm_m_msi_route,
+	.msi_route_free = vm_m_msi_route_free,
 	.irqfd = vm_m_irqfd,
 	.doorbell = vm_m_doorbell,
 	.irq_alloc = vm_m_irq_alloc,

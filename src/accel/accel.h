@@ -91,6 +91,8 @@ enum accel_query {
 	ACCEL_X86_SUPPORTED_CPUID, /* struct kvm_cpuid2 + entries, nent = capacity on entry */
 };
 
+#define ACCEL_MSI_ROUTE_NEW (~0u) /* msi_route: allocate a GSI */
+
 struct accel;
 struct accel_vcpu;
 struct snap_out;
@@ -106,6 +108,16 @@ struct accel_ops {
 	int (*irqfd)(struct accel *a, int fd, unsigned gsi, int assign);
 	int (*ioeventfd)(struct accel *a, int fd, int is_pio, uint64_t addr, unsigned len,
 			 uint64_t match, int assign);
+	/*
+	 * MSI routes, so an irqfd can deliver a message (PCI MSI-X): route
+	 * *gsi to the message (addr, data); *gsi == ACCEL_MSI_ROUTE_NEW picks
+	 * a free GSI past the interrupt controller's pins and returns it, any
+	 * other value updates that route. free releases it. 0 or -errno;
+	 * -ENOTSUP where there is no such routing (the caller then sends
+	 * each message with msi). Any thread.
+	 */
+	int (*msi_route)(struct accel *a, unsigned *gsi, uint64_t addr, uint32_t data);
+	int (*msi_route_free)(struct accel *a, unsigned gsi);
 	int (*query)(struct accel *a, enum accel_query q, void *buf, size_t len);
 	void (*info)(struct accel *a, struct accel_info *out);
 

@@ -154,6 +154,16 @@ static int kvm_msi(struct accel *a, uint64_t addr, uint32_t data)
 	return ioctl(kvm_of(a)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }
 
+static int kvm_msi_route(struct accel *a, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	return kvm_arch_msi_route(kvm_of(a), gsi, addr, data);
+}
+
+static int kvm_msi_route_free(struct accel *a, unsigned gsi)
+{
+	return kvm_arch_msi_route_free(kvm_of(a), gsi);
+}
+
 #if defined(__aarch64__)
 static int kvm_irqfd(struct accel *a, int fd, unsigned gsi, int assign)
 {
@@ -408,6 +418,7 @@ static void kvm_destroy(struct accel *a)
 	if (k->gic_fd > 0)
 		close(k->gic_fd);
 #endif
+	kvm_arch_msi_destroy(k);
 	if (k->vm_fd >= 0)
 		close(k->vm_fd);
 	if (k->kvm_fd >= 0)
@@ -471,6 +482,8 @@ static const struct accel_ops kvm_accel_ops = {
 	.map_ram = kvm_map_ram,
 	.irq_line = kvm_irq_line,
 	.msi = kvm_msi,
+	.msi_route = kvm_msi_route,
+	.msi_route_free = kvm_msi_route_free,
 	.irqfd = kvm_irqfd,
 	.ioeventfd = kvm_ioeventfd,
 	.query = kvm_query,

@@ -21,6 +21,7 @@ struct kvm_accel {
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct accel_info info;
+	struct kvm_msi_routes *msi_routes; /* kvm_x86_msi.c: NULL until the first route */
 #if defined(__aarch64__)
 	/* kvm_arm64.c: the vGIC device, and SPI levels driven before it was initialised. */
 	int gic_fd;
@@ -59,6 +60,14 @@ void kvm_arch_probe(int kvm_fd, struct accel_info *info);
 int kvm_arch_query(struct kvm_accel *k, enum accel_query q, void *buf, size_t len);
 int kvm_arch_vcpu_get(struct kvm_vcpu *v, enum accel_reg r, void *buf, size_t len);
 int kvm_arch_vcpu_set(struct kvm_vcpu *v, enum accel_reg r, const void *buf, size_t len);
+/*
+ * Per arch (kvm_x86_msi.c; kvm_arm64.c: -ENOTSUP): accel.h's msi_route and
+ * msi_route_free, and freeing the route table with the VM.
+ */
+struct kvm_msi_routes;
+int kvm_arch_msi_route(struct kvm_accel *k, unsigned *gsi, uint64_t addr, uint32_t data);
+int kvm_arch_msi_route_free(struct kvm_accel *k, unsigned gsi);
+void kvm_arch_msi_destroy(struct kvm_accel *k);
 /* Per arch: the vCPU's program counter (crash messages); 0 when it cannot be read. */
 uint64_t kvm_arch_pc(struct kvm_vcpu *v);
 #if defined(__aarch64__)

@@ -299,3 +299,21 @@ int kvm_arch_vm_load(struct kvm_accel *k, struct snap_in *in)
 	(void)in;
 	return -ENOTSUP;
 }
+
+/* No ITS on this board (GICv3 without MSI translation): MSI-X has no route. */
+int kvm_arch_msi_route(struct kvm_accel *k, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	(void)k, (void)gsi, (void)addr, (void)data;
+	return -ENOTSUP;
+}
+
+int kvm_arch_msi_route_free(struct kvm_accel *k, unsigned gsi)
+{
+	(void)k, (void)gsi;
+	return -ENOTSUP;
+}
+
+void kvm_arch_msi_destroy(struct kvm_accel *k)
+{
+	(void)k;
+}

@@ -79,14 +79,19 @@ static bool virtio_core_warn_ok(struct virtio_core *c)
 	return virtio_log_ratelimit(&c->logged);
 }
 
-/* Raise the interrupt with these status bits. Lock held. */
-static void virtio_core_interrupt(struct virtio_core *c, uint32_t bits)
+/*
+ * Raise the interrupt with these status bits, for queue qi or for a
+ * configuration change (VIRTIO_CORE_IRQ_CONFIG): through the transport's
+ * vector hook when it set one (virtio-pci MSI-X, §4.1.5.1.2), else the
+ * single edge. Lock held.
+ */
+static void virtio_core_interrupt(struct virtio_core *c, uint32_t bits, int qi)
 {
 	int ret;
 
 	c->isr |= bits;
 	virtio_stat_add(&c->interrupts, 1);
-	ret = irq_edge_fire(&c->irq);
+	ret = c->irq_vector ? c->irq_vector(c->irq_ctx, qi) : irq_edge_fire(&c->irq);
 	if (ret && virtio_core_warn_ok(c))
 		log_warn("%s: cannot raise its interrupt: %s", c->name, strerror(-ret));
 }
@@ -103,7 +108,7 @@ static void virtio_core_needs_reset(struct virtio_core *c)
 		return;
 	c->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	if (c->status & VIRTIO_STATUS_DRIVER_OK)
-		virtio_core_interrupt(c, VIRTIO_ISR_CONFIG);
+		virtio_core_interrupt(c, VIRTIO_ISR_CONFIG, VIRTIO_CORE_IRQ_CONFIG);
 }
 
 /* Lock held. */
@@ -310,7 +315,7 @@ static void virtio_core_process_locked(struct virtio_core *c, unsigned qi)
 	}
 	virtio_stat_add(&c->requests, (uint64_t)n);
 	if (n > 0 && virtq_needs_notify(q))
-		virtio_core_interrupt(c, VIRTIO_ISR_QUEUE);
+		virtio_core_interrupt(c, VIRTIO_ISR_QUEUE, (int)qi);
 }
 
 void virtio_core_process(struct virtio_core *c, unsigned qi)

@@ -65,6 +65,9 @@
 #define VIRTIO_ISR_QUEUE  0x1 /* used buffer notification */
 #define VIRTIO_ISR_CONFIG 0x2 /* configuration change notification */
 
+/* irq_vector's qi for a configuration change (or DEVICE_NEEDS_RESET). */
+#define VIRTIO_CORE_IRQ_CONFIG (-1)
+
 /* The rings of a queue, as the transports name their address registers. */
 enum virtio_ring {
 	VIRTIO_RING_DESC,   /* descriptor area */
@@ -86,6 +89,14 @@ struct virtio_core {
 	void *dev;
 	const struct gmem *mem;
 	struct irq_edge irq; /* filled by the transport; fd -1 and no line: silent */
+	/*
+	 * Optional, set by the transport before the device runs: raise the
+	 * interrupt of queue qi (or VIRTIO_CORE_IRQ_CONFIG) its own way
+	 * instead of irq (virtio-pci picks the queue's MSI-X vector). Called
+	 * with the core's lock held, so it must not take it; 0 or -errno.
+	 */
+	int (*irq_vector)(void *ctx, int qi);
+	void *irq_ctx;
 
 	/* Driver-visible state (saved). The selectors are plain registers a
 	 * transport may write directly under the lock; nothing depends on them. */

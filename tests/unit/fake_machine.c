@@ -26,6 +26,18 @@ static int fake_msi(void *ctx, uint64_t addr, uint32_t data)
 	return -ENOTSUP;
 }
 
+static int fake_msi_route(void *ctx, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	(void)ctx, (void)gsi, (void)addr, (void)data;
+	return -ENOTSUP; /* no accelerator: MSI-X sends each message with msi */
+}
+
+static int fake_msi_route_free(void *ctx, unsigned gsi)
+{
+	(void)ctx, (void)gsi;
+	return -ENOTSUP;
+}
+
 static int fake_irqfd(void *ctx, int fd, unsigned gsi, int assign)
 {
 	(void)ctx, (void)fd, (void)gsi, (void)assign;
@@ -94,6 +106,8 @@ static void fake_stop(void *ctx, enum vm_exit why, const char *msg)
 static const struct machine_ops fake_machine_ops = {
 	.irq_set = fake_irq_set,
 	.msi = fake_msi,
+	.msi_route = fake_msi_route,
+	.msi_route_free = fake_msi_route_free,
 	.irqfd = fake_irqfd,
 	.doorbell = fake_doorbell,
 	.irq_alloc = fake_irq_alloc,

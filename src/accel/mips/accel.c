@@ -106,6 +106,18 @@ static int mips_msi(struct accel *a, uint64_t addr, uint32_t data)
 	return -ENOTSUP;
 }
 
+static int mips_msi_route(struct accel *a, unsigned *gsi, uint64_t addr, uint32_t data)
+{
+	(void)a, (void)gsi, (void)addr, (void)data;
+	return -ENOTSUP;
+}
+
+static int mips_msi_route_free(struct accel *a, unsigned gsi)
+{
+	(void)a, (void)gsi;
+	return -ENOTSUP;
+}
+
 static int mips_irqfd(struct accel *a, int fd, unsigned gsi, int assign)
 {
 	(void)a, (void)fd, (void)gsi, (void)assign;
@@ -374,6 +386,8 @@ static const struct accel_ops mips_accel_ops = {
 	.map_ram = mips_map_ram,
 	.irq_line = mips_irq_line,
 	.msi = mips_msi,
+	.msi_route = mips_msi_route,
+	.msi_route_free = mips_msi_route_free,
 	.irqfd = mips_irqfd,
 	.ioeventfd = mips_ioeventfd,
 	.query = mips_query,

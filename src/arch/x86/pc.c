@@ -23,6 +23,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/mptable.h"
+#include "arch/x86/pc_layout.h"
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
@@ -31,8 +32,6 @@
 #include "util.h"
 
 #define PC_PORT_POST 0x80 /* POST diagnostic port: Linux's io_delay writes it */
-#define PC_MMIO_BASE 0xd0000000ULL /* device windows: in the PCI hole, below the IOAPIC */
-#define PC_MMIO_END  0xe0000000ULL
 
 /*
  * ISA IRQs free for devices: not the PIT (0), keyboard (1), cascade (2),
