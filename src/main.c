@@ -116,6 +116,9 @@ static const char usage_run[] =
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
 	"      --arch NAME      native (default), x86_64, or mips32: a MIPS32r2 board run by\n"
 	"                       vmon's software vCPU (1 vCPU, --mem up to 256M, ELF vmlinux)\n"
+	"      --transport mmio|pci  how virtio devices sit: virtio-mmio windows announced on\n"
+	"                       the command line (default), or virtio-pci functions on the\n"
+	"                       PCI host bridge with MSI-X (x86; what a stock kernel probes)\n"
 	"  -v, --verbose        more diagnostics (repeat for debug)\n"
 	"  -q, --quiet          errors only\n"
 	"  -h, --help           this help\n"
@@ -154,7 +157,7 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -168,6 +171,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 #ifndef VMON_NO_API
 		{ "api-sock", required_argument, NULL, OPT_API },
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
@@ -224,6 +228,12 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 			break;
 		case OPT_ARCH:
 			ret = set_opt_str(cfg->arch, sizeof(cfg->arch), "--arch", optarg);
+			if (ret)
+				return ret;
+			break;
+		case OPT_TRANSPORT:
+			ret = set_opt_str(cfg->transport, sizeof(cfg->transport), "--transport",
+					  optarg);
 			if (ret)
 				return ret;
 			break;

@@ -91,6 +91,7 @@ static int vmc_check_strings(const struct vm_config *c, char *err, size_t errlen
 		{ "--cmdline", offsetof(struct vm_config, cmdline), sizeof(c->cmdline) },
 		{ "--kvm-device", offsetof(struct vm_config, kvm_path), sizeof(c->kvm_path) },
 		{ "--arch", offsetof(struct vm_config, arch), sizeof(c->arch) },
+		{ "--transport", offsetof(struct vm_config, transport), sizeof(c->transport) },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -182,6 +183,25 @@ static int vmc_check_arch(const struct vm_config *c, char *err, size_t errlen)
 			config_shown(c->arch, buf));
 }
 
+/* --transport: virtio-mmio everywhere; virtio-pci where the machine has a PCI host (x86). */
+static int vmc_check_transport(const struct vm_config *c, char *err, size_t errlen)
+{
+	char buf[CONFIG_SHOWN_MAX + 4];
+
+	if (!c->transport[0] || !strcmp(c->transport, "mmio"))
+		return 0;
+	if (strcmp(c->transport, "pci"))
+		return vmc_fail(err, errlen, "--transport %s: unknown (mmio or pci)",
+				config_shown(c->transport, buf));
+	if (!strcmp(c->arch, "mips32"))
+		return vmc_fail(err, errlen, "--transport pci: the mips32 board has no PCI (use mmio)");
+#if defined(__aarch64__)
+	if (!c->arch[0] || !strcmp(c->arch, "native"))
+		return vmc_fail(err, errlen, "--transport pci: not on arm64 yet (use mmio)");
+#endif
+	return 0;
+}
+
 int vm_config_check(const struct vm_config *c, unsigned flags, char *err, size_t errlen)
 {
 	uint64_t host;
@@ -213,6 +233,8 @@ int vm_config_check(const struct vm_config *c, unsigned flags, char *err, size_t
 		return vmc_fail(err, errlen, "--cpus %u is out of range: 1 to %d", c->ncpus,
 				VM_MAX_CPUS);
 	ret = vmc_check_arch(c, err, errlen);
+	if (!ret)
+		ret = vmc_check_transport(c, err, errlen);
 	if (ret)
 		return ret;
 	return vmc_check_nets(c, err, errlen);
@@ -295,6 +317,8 @@ struct json_object *vm_config_to_jobj(const struct vm_config *c)
 	vmc_add(own, "kvm_device", json_object_new_string(c->kvm_path), &bad);
 	if (c->arch[0])
 		vmc_add(own, "arch", json_object_new_string(c->arch), &bad);
+	if (c->transport[0])
+		vmc_add(own, "transport", json_object_new_string(c->transport), &bad);
 
 	vmc_add(o, "boot-source", boot, &bad);
 	vmc_add(o, "machine-config", mc, &bad);
@@ -592,6 +616,7 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 		{ "elf64_entry", json_type_boolean },
 		{ "kvm_device", json_type_string },
 		{ "arch", json_type_string },
+		{ "transport", json_type_string },
 	};
 	int ret;
 
@@ -602,6 +627,8 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 	vmc_bool(o, "stats", &c->stats);
 	vmc_bool(o, "elf64_entry", &c->elf64_entry);
 	ret = vmc_str(x, o, "arch", c->arch, sizeof(c->arch));
+	if (!ret)
+		ret = vmc_str(x, o, "transport", c->transport, sizeof(c->transport));
 	if (ret)
 		return ret;
 	return vmc_str(x, o, "kvm_device", c->kvm_path, sizeof(c->kvm_path));
