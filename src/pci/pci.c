@@ -825,9 +825,9 @@ static int func_load_check(struct pci_host *h, struct pci_func *f, struct snap_i
 		if (!m)
 			continue;
 		b = snap_get_u8(in);
-		if (b & ~m)
+		if ((b ^ cfg[i]) & ~m)
 			return snap_in_error(in) ? -EINVAL : func_bad(in, f, "config byte", i);
-		cfg[i] = (uint8_t)((cfg[i] & ~m) | b);
+		cfg[i] = b;
 	}
 	for (unsigned i = 0; i < PCI_NR_BARS; i++)
 		dec[i] = snap_get_u8(in);

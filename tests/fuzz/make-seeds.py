@@ -464,6 +464,107 @@ def uart_seeds():
     }
 
 
+# ---- pci: config, BAR and MSI-X accesses and the device side (see fuzz_pci.c) ----
+
+PCI_W = {1: 0, 2: 1, 4: 2, 8: 3}
+PCI_A, PCI_B = 1, 2  # slots; A: BAR0 mem64 16K (MSI-X table 0x2000, PBA 0x3000), BAR2 I/O, BAR3 mem32
+
+
+def cf8(slot, reg, fn=0, bus=0, enable=True):
+    return bytes([0x00]) + u32((0x80000000 if enable else 0) | bus << 16 | slot << 11 | fn << 8 | reg)
+
+
+def cf8_rd(port=0, width=4):
+    return bytes([0x10 | PCI_W[width] << 2 | port])
+
+
+def cf8_wr(v, port=0, width=4):
+    return bytes([0x20 | PCI_W[width] << 2 | port]) + u32(v)
+
+
+def ecam_a(slot, reg, fn=0):
+    return u16(slot << 12 | fn << 11 | (reg >> 1))
+
+
+def ecam_rd(slot, reg, width=4, fn=0):
+    return bytes([0x30 | PCI_W[width]]) + ecam_a(slot, reg, fn)
+
+
+def ecam_wr(slot, reg, v, width=4):
+    return bytes([0x40 | PCI_W[width]]) + ecam_a(slot, reg) + u32(v)
+
+
+def bar_t(dev, bar, window=False):
+    return bytes([dev | bar << 1 | (0x10 if window else 0)])
+
+
+def bar_rd(dev, bar, off, width=4, window=False):
+    return bytes([0x50 | PCI_W[width]]) + bar_t(dev, bar, window) + u16((off + 16) & 0xFFFF)
+
+
+def bar_wr(dev, bar, off, v, width=4, window=False):
+    return (bytes([0x60 | PCI_W[width]]) + bar_t(dev, bar, window) + u16((off + 16) & 0xFFFF)
+            + u64(v))
+
+
+def fire(vec):
+    return bytes([0x70 | vec])
+
+
+def intx(dev, level):
+    return bytes([0x80 | level << 1 | dev])
+
+
+ROUND_TRIP, RESET, RESET_A, WALK = bytes([0x90]), bytes([0xB0]), bytes([0xB1]), bytes([0xC0])
+
+
+def altered(pos, x):
+    return bytes([0xA0]) + u16(pos) + bytes([x])
+
+
+def pci_seeds():
+    probe = (cf8(0, 0x80000000 & 0) + cf8(0, 0) + cf8_rd() + cf8(PCI_A, 0) + cf8_rd() +
+             cf8(PCI_A, 8) + cf8_rd() + cf8(PCI_A, 0x2C) + cf8_rd() + cf8(PCI_A, 0x34) + cf8_rd(0, 1) +
+             cf8(PCI_A, 0x3C) + cf8_rd(1, 1) + cf8(7, 0) + cf8_rd() + cf8(PCI_A, 0, fn=1) + cf8_rd() +
+             cf8(PCI_A, 0, bus=1) + cf8_rd() + WALK)
+    sizing = (cf8(PCI_A, 0x04) + cf8_wr(0, width=2) +
+              cf8(PCI_A, 0x10) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC0000004) +
+              cf8(PCI_A, 0x14) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0) +
+              cf8(PCI_A, 0x18) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC001) +
+              cf8(PCI_B, 0x14) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC101) +
+              cf8(PCI_A, 0x04) + cf8_wr(0x0003, width=2) + bar_rd(PCI_A - 1, 0, 0x10) +
+              bar_rd(PCI_A - 1, 2, 4, 1) + bar_wr(PCI_A - 1, 3, 8, 0x1234, 2))
+    enable_a = ecam_wr(PCI_A, 0x04, 0x0007, 2)
+    enable_b = ecam_wr(PCI_B, 0x04, 0x0003, 2)
+    msix_on = ecam_wr(PCI_A, 0x42, 0x8000, 2)
+    vec0 = (bar_wr(0, 0, 0x2000, 0xFEE00000) + bar_wr(0, 0, 0x2004, 0) + bar_wr(0, 0, 0x2008, 0x41))
+    vec3 = bar_wr(0, 0, 0x2030, 0x00000000FEE01000, 8) + bar_wr(0, 0, 0x2038, 0x0000000100000043, 8)
+    msix = (enable_a + msix_on + vec0 + vec3 + fire(0) + bar_rd(0, 0, 0x3000, 8) +
+            bar_wr(0, 0, 0x200C, 0) + bar_rd(0, 0, 0x3000, 4) + fire(0) + fire(3) +
+            bar_rd(0, 0, 0x3000, 1) + bar_wr(0, 0, 0x203C, 0, 4) + ecam_wr(PCI_A, 0x42, 0xC000, 2) +
+            fire(0) + ecam_wr(PCI_A, 0x42, 0x8000, 2) + bar_rd(0, 0, 0x2000, 8) +
+            bar_rd(0, 0, 0x2001, 1) + bar_rd(0, 0, 0x2002, 4) + fire(8) + fire(9))
+    return {
+        "probe": b"\x00" + probe,
+        "sizing": b"\x00" + sizing,
+        "msix-message": b"\x00" + msix,
+        "msix-routes": b"\x01" + msix + ROUND_TRIP + fire(3) + RESET_A + fire(0),
+        "overlap": b"\x00" + enable_a + enable_b + ecam_wr(PCI_B, 0x10, 0xC0004000) +
+        bar_rd(1, 0, 0, 4) + bar_rd(0, 3, 0, 4) + ecam_wr(PCI_B, 0x10, 0xC0008000) +
+        bar_rd(1, 0, 0, 4) + ecam_wr(PCI_A, 0x18, 0xC100) + bar_rd(0, 2, 0, 2),
+        "intx": b"\x00" + intx(0, 1) + ecam_wr(PCI_A, 0x04, 0x0400, 2) + intx(0, 0) + intx(0, 1) +
+        ecam_wr(PCI_A, 0x04, 0, 2) + intx(1, 1) + RESET + intx(1, 0),
+        "save-load": b"\x01" + enable_a + msix_on + vec0 + bar_wr(0, 0, 0x200C, 0) + fire(1) +
+        ROUND_TRIP + altered(4, 0x08) + altered(0x30, 0x01) + altered(0x200, 0x80) +
+        altered(0xFFFF, 0x02) + ROUND_TRIP + RESET,
+        "odd-widths": b"\x00" + cf8(PCI_A, 0) + cf8_rd(1, 2) + cf8_rd(3, 2) + cf8_rd(2, 4) +
+        ecam_rd(PCI_A, 0, 8) + ecam_rd(PCI_A, 2, 4) + ecam_rd(PCI_A, 0xFFC, 4) +
+        ecam_rd(PCI_A, 0x100, 4) + ecam_rd(PCI_A, 0, 4, fn=1) + ecam_rd(3, 0, 4) +
+        enable_a + bar_rd(0, 0, 0x3FFE, 4) + bar_rd(0, 0, 0x1FFC, 8) + bar_rd(0, 0, 0x3008, 4) +
+        bar_rd(0, 0, 0, 4, window=True) + bar_wr(0, 0, 0x3000, 0xFF, 8),
+    }
+
+
 # ---- regressions: bugs in src/ these harnesses found, now fixed; kept as seeds ----
 
 def boot_crashers():
@@ -715,6 +816,7 @@ def write_all(root):
                 ("uart", {**uart_seeds(), **regress(uart_crashers())}),
                 ("blk", blk_seeds()),
                 ("snapshot", snapshot_seeds()),
+                ("pci", pci_seeds()),
                 ("virtio_pci", virtio_pci_seeds())))
     write_tree(os.path.join(root, "crashers"),
                (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {}),
