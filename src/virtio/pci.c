@@ -93,10 +93,20 @@ static uint32_t vpci_get_le32(const uint8_t *p)
 /* ---- interrupts -------------------------------------------------------------- */
 
 /*
+ * INTx follows the ISR while MSI-X is off (§4.1.4.5), and is never driven
+ * while it is on (PCI 3.0 §6.8.2: a function with MSI-X enabled does not
+ * use INTx). Every change of either calls this. Core lock held.
+ */
+static void vpci_intx_sync(struct virtio_pci *t)
+{
+	pci_func_intx(&t->func, t->core.isr && !msix_enabled(t->msix));
+}
+
+/*
  * The core's interrupt hook (core lock held): with MSI-X enabled, the
  * queue's vector or the configuration vector (none set: no interrupt,
  * §4.1.5.1.2); without, INTx, which stays asserted until the driver reads
- * the ISR (§4.1.4.5). The core has already set the ISR bits.
+ * the ISR. The core has already set the ISR bits.
  */
 static int vpci_irq(void *ctx, int qi)
 {
@@ -104,7 +114,7 @@ static int vpci_irq(void *ctx, int qi)
 	uint16_t vec;
 	int ret;
 
-	if (t->msix && msix_enabled(t->msix)) {
+	if (msix_enabled(t->msix)) {
 		vec = qi == VIRTIO_CORE_IRQ_CONFIG ? t->config_vector : t->queue_vector[qi];
 		if (vec == VIRTIO_PCI_NO_VECTOR)
 			return 0;
@@ -112,7 +122,7 @@ static int vpci_irq(void *ctx, int qi)
 		return ret == -ENOENT ? 0 : ret; /* a vector outside the table: none */
 	}
 	virtio_stat_add(&t->intx_raised, 1);
-	pci_func_intx(&t->func, 1);
+	vpci_intx_sync(t);
 	return 0;
 }
 
@@ -251,7 +261,7 @@ static void vpci_status_write(struct virtio_pci *t, uint32_t v)
 	if (v)
 		return;
 	vpci_reset_fields(t);
-	pci_func_intx(&t->func, 0); /* the ISR is 0 again */
+	vpci_intx_sync(t); /* the ISR is 0 again: INTx low */
 }
 
 /* Lock held. */
@@ -331,7 +341,7 @@ static uint8_t vpci_isr_read(struct virtio_pci *t)
 	uint8_t v = (uint8_t)t->core.isr;
 
 	virtio_core_ack(&t->core, t->core.isr);
-	pci_func_intx(&t->func, 0);
+	vpci_intx_sync(t);
 	return v;
 }
 
@@ -470,6 +480,12 @@ static void vpci_cfg_written(void *dev, unsigned off, unsigned len)
 	unsigned base = t->cfg_cap;
 	uint32_t woff, wlen;
 
+	if (t->msix && off < t->msix->cap + 4 && t->msix->cap + 2 < off + len) {
+		/* MSI-X Enable may have changed (msix.c has seen it already). */
+		virtio_core_lock(&t->core);
+		vpci_intx_sync(t);
+		virtio_core_unlock(&t->core);
+	}
 	if (off + len <= base || off >= base + CAP_EXT_SIZE || !vpci_window(t, &woff, &wlen))
 		return;
 	if (off + len > base + CAP_CFG_DATA) {
@@ -589,11 +605,11 @@ static void vpci_reset(void *dev)
 	struct virtio_pci *t = dev;
 
 	virtio_core_reset(&t->core);
+	pci_func_reset(&t->func);
 	virtio_core_lock(&t->core);
 	vpci_reset_fields(t);
+	vpci_intx_sync(t);
 	virtio_core_unlock(&t->core);
-	pci_func_reset(&t->func);
-	pci_func_intx(&t->func, 0);
 }
 
 /* A part saved by another module, as u32 length + bytes. */
@@ -724,8 +740,7 @@ static int vpci_load(void *dev, struct snap_in *in)
 	t->config_vector = vec[0];
 	for (unsigned i = 0; i < nrq; i++)
 		t->queue_vector[i] = vec[i + 1];
-	/* INTx is the ISR's while MSI-X is off (§4.1.4.5). */
-	pci_func_intx(&t->func, t->core.isr && !msix_enabled(t->msix));
+	vpci_intx_sync(t); /* as it was saved, unless the section disagreed with itself */
 	virtio_core_unlock(&t->core);
 	return 0;
 }

@@ -17,15 +17,19 @@
  *          (notify_off_multiplier 4, queue_notify_off = i)
  *   0x3800 MSI-X table, 0x3c00 its PBA (pci/msix.h), queues + 1 vectors
  * plus the PCI configuration access capability (§4.1.4.8), a window onto
- * the BAR through configuration space for firmware.
+ * the BAR through configuration space for firmware. A write to its
+ * pci_cfg_data is done in the BAR at once; a read is done ahead, when the
+ * driver writes cap.length (the host serves configuration reads from the
+ * bytes, with no read hook), and pci_cfg_data keeps the result.
  *
  * Owns: the function's identity and capabilities, the register map of
  * the common configuration (field widths of §4.1.3.1: anything else is
  * ignored and reads 0), the MSI-X vector of each queue and of
  * configuration changes (§4.1.5.1.2: a vector outside the table reads back
  * VIRTIO_PCI_NO_VECTOR), how an interrupt is raised (the queue's or the
- * configuration vector with MSI-X enabled, else INTx with the ISR), the
- * doorbells, and the save section holding all of it.
+ * configuration vector with MSI-X enabled, else INTx: asserted while the
+ * ISR is non-zero and MSI-X is off, PCI 3.0 §6.8.2), the doorbells, and
+ * the save section holding all of it.
  * Does not own status, features or queue rules (core.c), the device
  * (struct virtio_dev_ops), configuration space mechanics or BAR decode
  * (pci.c), the MSI-X table (msix.c), or which transport a VM uses
@@ -58,7 +62,9 @@
  * handlers on the I/O thread (virtio_core_notify takes the mutex),
  * bar_moved and cfg_written on vCPU threads with the PCI host mutex held
  * (bar_moved touches only the doorbells, which nothing else changes while
- * the VM runs). Creation, reset, save, load and destroy on the VM-building
+ * the VM runs; cfg_written takes the core's mutex under it, pci.c's lock
+ * order, and the core's hook raises INTx / MSI-X under the core's mutex
+ * through pci.c's intx lock and the MSI-X mutex, both below it). Creation, reset, save, load and destroy on the VM-building
  * or VMM thread with vCPUs paused.
  */
 #ifndef VMON_VIRTIO_PCI_H
@@ -93,7 +99,6 @@
 #define VIRTIO_PCI_DOORBELL_LEN 2      /* §4.1.5.2: the driver writes the 16-bit queue index */
 #define VIRTIO_PCI_MSIX_TABLE 0x3800
 #define VIRTIO_PCI_MSIX_PBA  0x3c00
-#define VIRTIO_PCI_NVEC      (VIRTIO_MAX_QUEUES + 1) /* the most a device needs */
 
 /* Vendor capability cfg_type values (§4.1.4). */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1

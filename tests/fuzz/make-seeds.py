@@ -645,6 +645,156 @@ def snapshot_seeds():
     }
 
 
+# ---- virtio_pci: flags + op script (see fuzz_virtio_pci.c) -------------------
+
+VP_BLK, VP_PRELUDE, VP_EVENT, VP_MSIX, VP_ABSORB = 1, 2, 4, 8, 16
+VP_RAM = 0x100000
+VP_CFG_CAP = 0x84  # the PCI_CFG window: after common, ISR, device (16 each) and notify (20) from 0x40
+VP_MSIX_CAP = 0x98
+
+
+class VpScript:
+    """Ops of fuzz_virtio_pci.c's input, in order."""
+
+    def __init__(self, flags):
+        self.b = bytearray([flags])
+
+    def bar_read(self, off, width_log2):
+        self.b += bytes([0]) + u16(off) + bytes([width_log2])
+
+    def bar_write(self, off, width_log2, v):
+        self.b += bytes([1]) + u16(off) + bytes([width_log2]) + u64(v)
+
+    def common_write(self, field, v):
+        self.b += bytes([2, field]) + u32(v)
+
+    def common_read(self, field):
+        self.b += bytes([3, field])
+
+    def cfg_read(self, off, width_log2):
+        self.b += bytes([4]) + u16(off) + bytes([width_log2])
+
+    def cfg_write(self, off, width_log2, v):
+        self.b += bytes([5]) + u16(off) + bytes([width_log2]) + u32(v)
+
+    def doorbell(self, q):
+        self.b += bytes([6, q])
+
+    def ram(self, off, data):
+        for i in range(0, len(data), 32):
+            part = data[i:i + 32]
+            self.b += bytes([7]) + u16(off + i) + bytes([len(part)]) + part
+
+    def round_trip(self):
+        self.b += bytes([8])
+
+    def reset(self):
+        self.b += bytes([9])
+
+    def notify(self, q):
+        self.b += bytes([10, q])
+
+    def desc(self, i, gpa, length, flags=0, nxt=0):
+        self.ram(16 * i, u64(gpa) + u32(length) + u16(flags) + u16(nxt))
+
+    def offer(self, idx, heads):
+        """The avail ring (at RAM + 0x1000) with these heads, idx entries in all."""
+        ring = b"".join(u16(h) for h in heads)
+        self.ram(0x1000, u16(0) + u16(idx) + ring)
+
+    def input(self):
+        return bytes(self.b)
+
+
+def virtio_pci_seeds():
+    s = {}
+
+    v = VpScript(VP_PRELUDE)
+    v.desc(0, VP_RAM + 0x3000, 64, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.round_trip()
+    v.desc(1, VP_RAM + 0x3040, 16, F_WRITE)
+    v.offer(2, [0, 1])
+    v.notify(0)
+    v.bar_read(0x1000, 0)  # ISR
+    s["rng-request-intx"] = v.input()
+
+    v = VpScript(VP_PRELUDE | VP_MSIX | VP_EVENT)
+    v.desc(0, VP_RAM + 0x3000, 64, F_WRITE)
+    v.offer(1, [0])
+    v.ram(0x1000 + 4 + 2 * 16, u16(0))  # used_event
+    v.notify(0)
+    v.bar_write(0x3800 + 12, 2, 1)  # mask vector 0, fire into the PBA
+    v.bar_read(0x3c00, 3)
+    v.round_trip()
+    s["rng-request-msix"] = v.input()
+
+    v = VpScript(VP_BLK | VP_PRELUDE | VP_MSIX)
+    v.ram(0x3000, u32(0) + u32(0) + u64(1))  # VIRTIO_BLK_T_IN, sector 1
+    v.desc(0, VP_RAM + 0x3000, 16, F_NEXT, 1)
+    v.desc(1, VP_RAM + 0x3100, 512, F_WRITE | F_NEXT, 2)
+    v.desc(2, VP_RAM + 0x3400, 1, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.bar_read(0x2000, 3)  # capacity
+    v.bar_read(0x2014, 2)
+    v.round_trip()
+    s["blk-read"] = v.input()
+
+    v = VpScript(VP_BLK)
+    v.cfg_write(4, 1, 6)  # memory decode, bus master
+    v.cfg_write(VP_CFG_CAP + 4, 0, 4)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x12)  # num_queues
+    v.cfg_write(VP_CFG_CAP + 12, 2, 2)
+    v.cfg_read(VP_CFG_CAP + 16, 1)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x14)  # device_status
+    v.cfg_write(VP_CFG_CAP + 12, 2, 1)
+    v.cfg_write(VP_CFG_CAP + 16, 0, 1)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3000)  # notify
+    v.cfg_write(VP_CFG_CAP + 12, 2, 2)
+    v.cfg_write(VP_CFG_CAP + 16, 1, 0)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3800)  # MSI-X table through the window
+    v.cfg_write(VP_CFG_CAP + 12, 2, 4)
+    v.cfg_write(VP_CFG_CAP + 16, 2, 0xfee00000)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3ffe)  # hostile: past the BAR
+    v.cfg_write(VP_CFG_CAP + 12, 2, 4)
+    v.cfg_write(VP_CFG_CAP + 16, 2, 0)
+    s["cfg-window"] = v.input()
+
+    v = VpScript(0)
+    v.cfg_write(4, 1, 2)
+    for off in (0x00, 0x04, 0x12, 0x14, 0x15, 0x1a, 0x20, 0x1001, 0x2000, 0x3000, 0x3ffc):
+        for w in range(4):
+            v.bar_read(off, w)
+            v.bar_write(off, w, 0xffffffffffffffff)
+    v.common_write(8, 7)  # queue_select out of range
+    for field in range(19):
+        v.common_read(field)
+        v.common_write(field, 0xffff)
+    s["hostile-widths"] = v.input()
+
+    v = VpScript(VP_PRELUDE | VP_ABSORB | VP_MSIX)
+    v.cfg_write(4, 1, 0)  # decode off: doorbells leave the accelerator
+    v.cfg_write(0x20, 2, 0xc8000000)  # BAR 4 moved
+    v.cfg_write(0x24, 2, 0)
+    v.cfg_write(4, 1, 6)
+    v.notify(0)
+    v.cfg_write(VP_MSIX_CAP + 2, 1, 0xc000)  # function mask
+    v.reset()
+    v.round_trip()
+    s["bar-moves-reset"] = v.input()
+
+    v = VpScript(VP_PRELUDE)
+    v.desc(0, 0xfff00000, 64, F_WRITE)  # outside RAM: DEVICE_NEEDS_RESET
+    v.offer(1, [0])
+    v.notify(0)
+    v.common_write(6, 0)  # device_status 0: reset
+    v.round_trip()
+    s["broken-ring-reset"] = v.input()
+    return s
+
+
 def write_tree(root, sets):
     for name, files in sets:
         d = os.path.join(root, name)
@@ -666,9 +816,11 @@ def write_all(root):
                 ("uart", {**uart_seeds(), **regress(uart_crashers())}),
                 ("blk", blk_seeds()),
                 ("snapshot", snapshot_seeds()),
-                ("pci", pci_seeds())))
+                ("pci", pci_seeds()),
+                ("virtio_pci", virtio_pci_seeds())))
     write_tree(os.path.join(root, "crashers"),
-               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {})))
+               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {}),
+                ("virtio_pci", {})))
 
 
 def same_tree(a, b):

@@ -509,6 +509,29 @@ TEST(intx_and_isr)
 	fx_free(f);
 }
 
+TEST(intx_follows_msix_enable)
+{
+	struct fx *f = fx_new();
+	unsigned cap;
+
+	enable(f);
+	driver_ok(f);
+	post(f, 0, 16);
+	kick(f);
+	CHECK_EQ(f->fm.level[INTX_GSI], 1);
+	/* MSI-X on: the function stops driving INTx, the ISR keeps its bits. */
+	msix_on(f, 1, 0x41);
+	CHECK_EQ(f->fm.level[INTX_GSI], 0);
+	CHECK_EQ(f->t->core.isr, VIRTIO_ISR_QUEUE);
+	/* Off again with the ISR still set: INTx is back. */
+	cap = find_cap(f, PCI_CAP_ID_MSIX, 0);
+	cfg_wr(f, cap + 2, 2, cfg_rd(f, cap + 2, 2) & ~0x8000u);
+	CHECK_EQ(f->fm.level[INTX_GSI], 1);
+	CHECK_EQ(rd(f, VIRTIO_PCI_ISR, 1), VIRTIO_ISR_QUEUE);
+	CHECK_EQ(f->fm.level[INTX_GSI], 0);
+	fx_free(f);
+}
+
 TEST(config_vector_on_needs_reset)
 {
 	struct fx *f = fx_new();
@@ -989,7 +1012,8 @@ TEST(create_fails_cleanly)
 }
 
 TEST_MAIN(T(identity), T(capabilities), T(bar_decodes_only_when_enabled), T(feature_negotiation),
-	  T(queue_setup), T(request_with_msix), T(intx_and_isr), T(config_vector_on_needs_reset),
+	  T(queue_setup), T(request_with_msix), T(intx_and_isr), T(intx_follows_msix_enable),
+	  T(config_vector_on_needs_reset),
 	  T(hostile_widths), T(hostile_queue_select), T(hostile_vectors),
 	  T(hostile_read_only_fields), T(hostile_notifies), T(doorbells_follow_the_bar), T(reset),
 	  T(pci_cfg_window), T(stats), T(save_load_round_trip), T(save_load_intx_level),
