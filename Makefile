@@ -67,23 +67,32 @@ $(BUILD)/vmon.static: $(CORE_SRCS) $(MAIN_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DVMON_NO_API -static $(CORE_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS)
 
-# vmon with ASan+UBSan, used by the host tests.
-$(BUILD)/vmon.san: $(VMON_SRCS) $(MAIN_SRC) $(HDRS)
+# The sanitizer build's objects, compiled once and linked into vmon.san, every unit test and
+# the host-test programs (each used to recompile the whole tree: 40 binaries x 60 files).
+# Any header change rebuilds them all: coarse, but never stale.
+SAN_OBJS       := $(patsubst %.c,$(BUILD)/san/%.o,$(VMON_SRCS))
+ARM64_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(ARM64_ARCH_SRCS))
+$(SAN_OBJS) $(ARM64_SAN_OBJS) $(BUILD)/san/src/main.o: $(BUILD)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $(VMON_SRCS) $(MAIN_SRC) -o $@ $(LDLIBS) $(API_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -c $< -o $@
+
+# vmon with ASan+UBSan, used by the host tests.
+$(BUILD)/vmon.san: $(SAN_OBJS) $(BUILD)/san/src/main.o
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $^ -o $@ $(LDLIBS) $(API_LIBS)
 
 # ---- unit tests: one binary per tests/unit/test_*.c, linked with vmon's code, ASan+UBSan.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
-$(BUILD)/unit/%: tests/unit/%.c $(VMON_SRCS) $(HDRS) tests/unit/test.h
+$(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS) tests/unit/test.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(SAN_OBJS) -o $@ $(LDLIBS) $(API_LIBS)
 
 # The arm64 board's pure parts (device tree, Image header, GIC layout) tested on this host:
 # test_arm64_* link src/arch/arm64/ beside the native tree, with libfdt.
-$(BUILD)/unit/test_arm64_%: tests/unit/test_arm64_%.c $(VMON_SRCS) $(ARM64_ARCH_SRCS) $(HDRS) tests/unit/test.h
+$(BUILD)/unit/test_arm64_%: tests/unit/test_arm64_%.c $(SAN_OBJS) $(ARM64_SAN_OBJS) $(HDRS) tests/unit/test.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(VMON_SRCS) $(ARM64_ARCH_SRCS) -o $@ $(LDLIBS) $(API_LIBS) -lfdt
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit $< $(SAN_OBJS) $(ARM64_SAN_OBJS) -o $@ $(LDLIBS) $(API_LIBS) -lfdt
 
 # ---- host-test guests: freestanding x86-64 ELF images in guests/*/.
 GUEST_CFLAGS := -std=c17 -Wall -Wextra -Werror -O2 -ffreestanding -nostdlib -fno-pic -no-pie \
@@ -113,19 +122,19 @@ test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
 
 # Two VMs in one process (tests/host/two_vms.c), ASan+UBSan.
-$(BUILD)/two_vms: tests/host/two_vms.c $(VMON_SRCS) $(HDRS)
+$(BUILD)/two_vms: tests/host/two_vms.c $(SAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(SAN_OBJS) -o $@ $(LDLIBS) $(API_LIBS)
 
 # The accelerator's snapshot state ops on /dev/kvm (tests/host/kvm_state.c), ASan+UBSan.
-$(BUILD)/kvm_state: tests/host/kvm_state.c $(VMON_SRCS) $(HDRS)
+$(BUILD)/kvm_state: tests/host/kvm_state.c $(SAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(SAN_OBJS) -o $@ $(LDLIBS) $(API_LIBS)
 
 # Snapshot and restore of a guest in two processes (tests/host/snap_vm.c, for snapshot.sh).
-$(BUILD)/snap_vm: tests/host/snap_vm.c $(VMON_SRCS) $(HDRS)
+$(BUILD)/snap_vm: tests/host/snap_vm.c $(SAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(VMON_SRCS) -o $@ $(LDLIBS) $(API_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) $< $(SAN_OBJS) -o $@ $(LDLIBS) $(API_LIBS)
 
 test-host: $(BUILD)/vmon $(BUILD)/vmon.san $(BUILD)/two_vms $(BUILD)/kvm_state $(BUILD)/snap_vm $(GUEST_BINS)
 	@tests/host/run.sh

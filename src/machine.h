@@ -78,6 +78,8 @@ struct machine_ops {
 	void (*stop)(void *ctx, enum vm_exit why, const char *msg);
 };
 
+struct pci_host;
+
 struct machine {
 	const struct machine_ops *ops;
 	void *ctx;
@@ -85,6 +87,7 @@ struct machine {
 	struct bus *pio, *mmio;
 	struct devlist *devs;
 	struct ioloop *io;
+	struct pci_host *pci; /* the PCI host bridge (pci/pci.h), NULL where there is none */
 };
 
 /* The level line gsi of m, for a device to keep. */

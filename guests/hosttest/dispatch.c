@@ -4,12 +4,13 @@
  *   --stats counts exactly these against the "post" device;
  * - UART scratch register (COM1+7) write/read-back: offsets reach the device;
  * - an unclaimed port reads 0xff and an unclaimed MMIO address reads all
- *   ones (100 reads at 0xe0000000, counted as unclaimed MMIO).
+ *   ones (100 reads at 0xf0000000, between the PCI ECAM window and the
+ *   IOAPIC: counted as unclaimed MMIO).
  */
 #include "rt.h"
 
 #define POST_WRITES 1000
-#define WILD_MMIO   0xe0000000UL
+#define WILD_MMIO   0xf0000000UL
 #define WILD_READS  100
 
 void guest_main(const void *bp)

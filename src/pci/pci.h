@@ -187,6 +187,13 @@ int pci_func_add_cap(struct pci_func *f, uint8_t id, unsigned len);
  * via cfg->intx_gsi (written to the interrupt line register). 0 or -errno.
  */
 int pci_host_add(struct pci_host *h, struct pci_func *f);
+/*
+ * Function reset (the device's reset op calls it; the host's reset does it
+ * for every function): the guest-writable header back to what
+ * pci_host_add left (command 0, so BARs stop decoding; BARs at their
+ * firmware addresses), MSI-X reset (msix_reset). vCPUs paused.
+ */
+void pci_func_reset(struct pci_func *f);
 /* Drive f's INTx (level 0/1); delivered unless the command register disables it. Any thread. */
 void pci_func_intx(struct pci_func *f, int level);
 

@@ -21,6 +21,7 @@
 #include "blk.h"
 #include "mmio.h"
 #include "net.h"
+#include "pci.h"
 #include "rng.h"
 
 /* What a constructor is handed: the machine, the config, and the core its device will sit on. */
@@ -112,6 +113,39 @@ static const struct virtio_devices_kind virtio_devices_table[] = {
 	  virtio_devices_nr_nets, virtio_devices_net },
 };
 
+/*
+ * One instance as a virtio-pci function on the machine's PCI host: no line
+ * or window to allocate (the host assigns its BAR and INTx; MSI-X is the
+ * guest's choice) and nothing to announce (the guest enumerates the bus).
+ */
+static int virtio_devices_add_pci(const struct machine *m, const struct vm_config *cfg,
+				  const struct virtio_devices_kind *k, unsigned i)
+{
+	const char *name = k->names[i];
+	struct virtio_devices_env env = { .m = m, .cfg = cfg };
+	struct virtio_pci *t = virtio_pci_alloc();
+	void *dev;
+	int ret;
+
+	if (!t) {
+		log_err("%s: out of memory for its transport", name);
+		return -ENOMEM;
+	}
+	env.core = &t->core;
+	ret = k->create(&env, i, &dev); /* logged by the device */
+	if (ret) {
+		virtio_pci_destroy(t);
+		return ret;
+	}
+	/* t owns dev from here; init logs its own failures. */
+	ret = virtio_pci_init(t, m, name, k->ops, dev);
+	if (ret) {
+		virtio_pci_destroy(t);
+		return ret;
+	}
+	return virtio_pci_add(t, m, m->pci); /* the list owns t, also on failure */
+}
+
 /* One instance, start to finish; on failure nothing of it is left behind. */
 static int virtio_devices_add(const struct machine *m, const struct vm_config *cfg,
 			      const struct virtio_devices_kind *k, unsigned i)
@@ -169,6 +203,12 @@ static int virtio_devices_add(const struct machine *m, const struct vm_config *c
 
 int virtio_devices_create(const struct machine *m, const struct vm_config *c)
 {
+	int pci = !strcmp(c->transport, "pci");
+
+	if (pci && !m->pci) {
+		log_err("--transport pci: this machine has no PCI host bridge");
+		return -ENOTSUP;
+	}
 	for (unsigned r = 0; r < ARRAY_SIZE(virtio_devices_table); r++) {
 		const struct virtio_devices_kind *k = &virtio_devices_table[r];
 		unsigned n = k->count(c);
@@ -178,7 +218,8 @@ int virtio_devices_create(const struct machine *m, const struct vm_config *c)
 			return -EINVAL;
 		}
 		for (unsigned i = 0; i < n; i++) {
-			int ret = virtio_devices_add(m, c, k, i);
+			int ret = pci ? virtio_devices_add_pci(m, c, k, i)
+				      : virtio_devices_add(m, c, k, i);
 
 			if (ret)
 				return ret;

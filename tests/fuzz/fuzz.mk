@@ -2,7 +2,7 @@
 #
 # Included from the top-level Makefile (which may set BUILD); also usable on
 # its own from the repository root: make -f tests/fuzz/fuzz.mk fuzz-build.
-#   make fuzz-build   build $(FUZZ_OUT)/fuzz_{boot,virtq,uart,api,blk,vmconfig,snapshot,mips} (clang, ASan+UBSan)
+#   make fuzz-build   build $(FUZZ_OUT)/fuzz_{boot,virtq,uart,api,blk,vmconfig,snapshot,mips,pci,virtio_pci} (clang, ASan+UBSan)
 #   make fuzz         run each for FUZZ_SECONDS (default 60) on a copy of
 #                     tests/fuzz/corpus/; ends "N passed, N failed[, N skipped]"
 # Every variable here starts with FUZZ_ so the including Makefile keeps its own.
@@ -26,15 +26,21 @@ FUZZ_SRCS_api   := src/log.c src/config.c src/api/api.c
 FUZZ_SRCS_vmconfig := src/log.c src/config.c src/vmconfig.c
 FUZZ_SRCS_snapshot := src/snapshot/stream.c src/snapshot/snapfile.c
 FUZZ_SRCS_mips  := src/accel/mips/cpu.c
+FUZZ_SRCS_pci   := src/log.c src/bus.c src/dev.c src/machine.c src/snapshot/stream.c src/pci/pci.c src/pci/msix.c
 FUZZ_SRCS_blk   := src/log.c src/gmem.c src/snapshot/stream.c src/virtio/virtq.c src/virtio/virtio.c src/virtio/blk.c
+FUZZ_SRCS_virtio_pci := src/log.c src/gmem.c src/bus.c src/dev.c src/ioloop.c src/machine.c \
+                        src/snapshot/stream.c src/virtio/virtq.c src/virtio/virtio.c src/virtio/core.c \
+                        src/virtio/rng.c src/virtio/blk.c src/virtio/pci.c src/pci/pci.c src/pci/msix.c
 # Libraries a harness needs beyond FUZZ_LDLIBS.
 FUZZ_LIBS_api   := -ljson-c
 FUZZ_LIBS_vmconfig := -ljson-c
 FUZZ_LIBS_snapshot := -lsodium
-FUZZ_NAMES := boot virtq uart api blk vmconfig snapshot mips
+FUZZ_NAMES := boot virtq uart api blk vmconfig snapshot mips pci
+FUZZ_NAMES += virtio_pci
 FUZZ_BINS  := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_DEPS  := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_SRCS_$(n)))) \
               $(shell find src -name '*.h') tests/fuzz/fuzz.h tests/fuzz/fuzz.mk
+FUZZ_DEPS  += tests/unit/fake_machine.c tests/unit/fake_machine.h
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_BINS)

@@ -464,6 +464,107 @@ def uart_seeds():
     }
 
 
+# ---- pci: config, BAR and MSI-X accesses and the device side (see fuzz_pci.c) ----
+
+PCI_W = {1: 0, 2: 1, 4: 2, 8: 3}
+PCI_A, PCI_B = 1, 2  # slots; A: BAR0 mem64 16K (MSI-X table 0x2000, PBA 0x3000), BAR2 I/O, BAR3 mem32
+
+
+def cf8(slot, reg, fn=0, bus=0, enable=True):
+    return bytes([0x00]) + u32((0x80000000 if enable else 0) | bus << 16 | slot << 11 | fn << 8 | reg)
+
+
+def cf8_rd(port=0, width=4):
+    return bytes([0x10 | PCI_W[width] << 2 | port])
+
+
+def cf8_wr(v, port=0, width=4):
+    return bytes([0x20 | PCI_W[width] << 2 | port]) + u32(v)
+
+
+def ecam_a(slot, reg, fn=0):
+    return u16(slot << 12 | fn << 11 | (reg >> 1))
+
+
+def ecam_rd(slot, reg, width=4, fn=0):
+    return bytes([0x30 | PCI_W[width]]) + ecam_a(slot, reg, fn)
+
+
+def ecam_wr(slot, reg, v, width=4):
+    return bytes([0x40 | PCI_W[width]]) + ecam_a(slot, reg) + u32(v)
+
+
+def bar_t(dev, bar, window=False):
+    return bytes([dev | bar << 1 | (0x10 if window else 0)])
+
+
+def bar_rd(dev, bar, off, width=4, window=False):
+    return bytes([0x50 | PCI_W[width]]) + bar_t(dev, bar, window) + u16((off + 16) & 0xFFFF)
+
+
+def bar_wr(dev, bar, off, v, width=4, window=False):
+    return (bytes([0x60 | PCI_W[width]]) + bar_t(dev, bar, window) + u16((off + 16) & 0xFFFF)
+            + u64(v))
+
+
+def fire(vec):
+    return bytes([0x70 | vec])
+
+
+def intx(dev, level):
+    return bytes([0x80 | level << 1 | dev])
+
+
+ROUND_TRIP, RESET, RESET_A, WALK = bytes([0x90]), bytes([0xB0]), bytes([0xB1]), bytes([0xC0])
+
+
+def altered(pos, x):
+    return bytes([0xA0]) + u16(pos) + bytes([x])
+
+
+def pci_seeds():
+    probe = (cf8(0, 0x80000000 & 0) + cf8(0, 0) + cf8_rd() + cf8(PCI_A, 0) + cf8_rd() +
+             cf8(PCI_A, 8) + cf8_rd() + cf8(PCI_A, 0x2C) + cf8_rd() + cf8(PCI_A, 0x34) + cf8_rd(0, 1) +
+             cf8(PCI_A, 0x3C) + cf8_rd(1, 1) + cf8(7, 0) + cf8_rd() + cf8(PCI_A, 0, fn=1) + cf8_rd() +
+             cf8(PCI_A, 0, bus=1) + cf8_rd() + WALK)
+    sizing = (cf8(PCI_A, 0x04) + cf8_wr(0, width=2) +
+              cf8(PCI_A, 0x10) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC0000004) +
+              cf8(PCI_A, 0x14) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0) +
+              cf8(PCI_A, 0x18) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC001) +
+              cf8(PCI_B, 0x14) + cf8_wr(0xFFFFFFFF) + cf8_rd() + cf8_wr(0xC101) +
+              cf8(PCI_A, 0x04) + cf8_wr(0x0003, width=2) + bar_rd(PCI_A - 1, 0, 0x10) +
+              bar_rd(PCI_A - 1, 2, 4, 1) + bar_wr(PCI_A - 1, 3, 8, 0x1234, 2))
+    enable_a = ecam_wr(PCI_A, 0x04, 0x0007, 2)
+    enable_b = ecam_wr(PCI_B, 0x04, 0x0003, 2)
+    msix_on = ecam_wr(PCI_A, 0x42, 0x8000, 2)
+    vec0 = (bar_wr(0, 0, 0x2000, 0xFEE00000) + bar_wr(0, 0, 0x2004, 0) + bar_wr(0, 0, 0x2008, 0x41))
+    vec3 = bar_wr(0, 0, 0x2030, 0x00000000FEE01000, 8) + bar_wr(0, 0, 0x2038, 0x0000000100000043, 8)
+    msix = (enable_a + msix_on + vec0 + vec3 + fire(0) + bar_rd(0, 0, 0x3000, 8) +
+            bar_wr(0, 0, 0x200C, 0) + bar_rd(0, 0, 0x3000, 4) + fire(0) + fire(3) +
+            bar_rd(0, 0, 0x3000, 1) + bar_wr(0, 0, 0x203C, 0, 4) + ecam_wr(PCI_A, 0x42, 0xC000, 2) +
+            fire(0) + ecam_wr(PCI_A, 0x42, 0x8000, 2) + bar_rd(0, 0, 0x2000, 8) +
+            bar_rd(0, 0, 0x2001, 1) + bar_rd(0, 0, 0x2002, 4) + fire(8) + fire(9))
+    return {
+        "probe": b"\x00" + probe,
+        "sizing": b"\x00" + sizing,
+        "msix-message": b"\x00" + msix,
+        "msix-routes": b"\x01" + msix + ROUND_TRIP + fire(3) + RESET_A + fire(0),
+        "overlap": b"\x00" + enable_a + enable_b + ecam_wr(PCI_B, 0x10, 0xC0004000) +
+        bar_rd(1, 0, 0, 4) + bar_rd(0, 3, 0, 4) + ecam_wr(PCI_B, 0x10, 0xC0008000) +
+        bar_rd(1, 0, 0, 4) + ecam_wr(PCI_A, 0x18, 0xC100) + bar_rd(0, 2, 0, 2),
+        "intx": b"\x00" + intx(0, 1) + ecam_wr(PCI_A, 0x04, 0x0400, 2) + intx(0, 0) + intx(0, 1) +
+        ecam_wr(PCI_A, 0x04, 0, 2) + intx(1, 1) + RESET + intx(1, 0),
+        "save-load": b"\x01" + enable_a + msix_on + vec0 + bar_wr(0, 0, 0x200C, 0) + fire(1) +
+        ROUND_TRIP + altered(4, 0x08) + altered(0x30, 0x01) + altered(0x200, 0x80) +
+        altered(0xFFFF, 0x02) + ROUND_TRIP + RESET,
+        "odd-widths": b"\x00" + cf8(PCI_A, 0) + cf8_rd(1, 2) + cf8_rd(3, 2) + cf8_rd(2, 4) +
+        ecam_rd(PCI_A, 0, 8) + ecam_rd(PCI_A, 2, 4) + ecam_rd(PCI_A, 0xFFC, 4) +
+        ecam_rd(PCI_A, 0x100, 4) + ecam_rd(PCI_A, 0, 4, fn=1) + ecam_rd(3, 0, 4) +
+        enable_a + bar_rd(0, 0, 0x3FFE, 4) + bar_rd(0, 0, 0x1FFC, 8) + bar_rd(0, 0, 0x3008, 4) +
+        bar_rd(0, 0, 0, 4, window=True) + bar_wr(0, 0, 0x3000, 0xFF, 8),
+    }
+
+
 # ---- regressions: bugs in src/ these harnesses found, now fixed; kept as seeds ----
 
 def boot_crashers():
@@ -544,6 +645,156 @@ def snapshot_seeds():
     }
 
 
+# ---- virtio_pci: flags + op script (see fuzz_virtio_pci.c) -------------------
+
+VP_BLK, VP_PRELUDE, VP_EVENT, VP_MSIX, VP_ABSORB = 1, 2, 4, 8, 16
+VP_RAM = 0x100000
+VP_CFG_CAP = 0x84  # the PCI_CFG window: after common, ISR, device (16 each) and notify (20) from 0x40
+VP_MSIX_CAP = 0x98
+
+
+class VpScript:
+    """Ops of fuzz_virtio_pci.c's input, in order."""
+
+    def __init__(self, flags):
+        self.b = bytearray([flags])
+
+    def bar_read(self, off, width_log2):
+        self.b += bytes([0]) + u16(off) + bytes([width_log2])
+
+    def bar_write(self, off, width_log2, v):
+        self.b += bytes([1]) + u16(off) + bytes([width_log2]) + u64(v)
+
+    def common_write(self, field, v):
+        self.b += bytes([2, field]) + u32(v)
+
+    def common_read(self, field):
+        self.b += bytes([3, field])
+
+    def cfg_read(self, off, width_log2):
+        self.b += bytes([4]) + u16(off) + bytes([width_log2])
+
+    def cfg_write(self, off, width_log2, v):
+        self.b += bytes([5]) + u16(off) + bytes([width_log2]) + u32(v)
+
+    def doorbell(self, q):
+        self.b += bytes([6, q])
+
+    def ram(self, off, data):
+        for i in range(0, len(data), 32):
+            part = data[i:i + 32]
+            self.b += bytes([7]) + u16(off + i) + bytes([len(part)]) + part
+
+    def round_trip(self):
+        self.b += bytes([8])
+
+    def reset(self):
+        self.b += bytes([9])
+
+    def notify(self, q):
+        self.b += bytes([10, q])
+
+    def desc(self, i, gpa, length, flags=0, nxt=0):
+        self.ram(16 * i, u64(gpa) + u32(length) + u16(flags) + u16(nxt))
+
+    def offer(self, idx, heads):
+        """The avail ring (at RAM + 0x1000) with these heads, idx entries in all."""
+        ring = b"".join(u16(h) for h in heads)
+        self.ram(0x1000, u16(0) + u16(idx) + ring)
+
+    def input(self):
+        return bytes(self.b)
+
+
+def virtio_pci_seeds():
+    s = {}
+
+    v = VpScript(VP_PRELUDE)
+    v.desc(0, VP_RAM + 0x3000, 64, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.round_trip()
+    v.desc(1, VP_RAM + 0x3040, 16, F_WRITE)
+    v.offer(2, [0, 1])
+    v.notify(0)
+    v.bar_read(0x1000, 0)  # ISR
+    s["rng-request-intx"] = v.input()
+
+    v = VpScript(VP_PRELUDE | VP_MSIX | VP_EVENT)
+    v.desc(0, VP_RAM + 0x3000, 64, F_WRITE)
+    v.offer(1, [0])
+    v.ram(0x1000 + 4 + 2 * 16, u16(0))  # used_event
+    v.notify(0)
+    v.bar_write(0x3800 + 12, 2, 1)  # mask vector 0, fire into the PBA
+    v.bar_read(0x3c00, 3)
+    v.round_trip()
+    s["rng-request-msix"] = v.input()
+
+    v = VpScript(VP_BLK | VP_PRELUDE | VP_MSIX)
+    v.ram(0x3000, u32(0) + u32(0) + u64(1))  # VIRTIO_BLK_T_IN, sector 1
+    v.desc(0, VP_RAM + 0x3000, 16, F_NEXT, 1)
+    v.desc(1, VP_RAM + 0x3100, 512, F_WRITE | F_NEXT, 2)
+    v.desc(2, VP_RAM + 0x3400, 1, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.bar_read(0x2000, 3)  # capacity
+    v.bar_read(0x2014, 2)
+    v.round_trip()
+    s["blk-read"] = v.input()
+
+    v = VpScript(VP_BLK)
+    v.cfg_write(4, 1, 6)  # memory decode, bus master
+    v.cfg_write(VP_CFG_CAP + 4, 0, 4)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x12)  # num_queues
+    v.cfg_write(VP_CFG_CAP + 12, 2, 2)
+    v.cfg_read(VP_CFG_CAP + 16, 1)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x14)  # device_status
+    v.cfg_write(VP_CFG_CAP + 12, 2, 1)
+    v.cfg_write(VP_CFG_CAP + 16, 0, 1)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3000)  # notify
+    v.cfg_write(VP_CFG_CAP + 12, 2, 2)
+    v.cfg_write(VP_CFG_CAP + 16, 1, 0)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3800)  # MSI-X table through the window
+    v.cfg_write(VP_CFG_CAP + 12, 2, 4)
+    v.cfg_write(VP_CFG_CAP + 16, 2, 0xfee00000)
+    v.cfg_write(VP_CFG_CAP + 8, 2, 0x3ffe)  # hostile: past the BAR
+    v.cfg_write(VP_CFG_CAP + 12, 2, 4)
+    v.cfg_write(VP_CFG_CAP + 16, 2, 0)
+    s["cfg-window"] = v.input()
+
+    v = VpScript(0)
+    v.cfg_write(4, 1, 2)
+    for off in (0x00, 0x04, 0x12, 0x14, 0x15, 0x1a, 0x20, 0x1001, 0x2000, 0x3000, 0x3ffc):
+        for w in range(4):
+            v.bar_read(off, w)
+            v.bar_write(off, w, 0xffffffffffffffff)
+    v.common_write(8, 7)  # queue_select out of range
+    for field in range(19):
+        v.common_read(field)
+        v.common_write(field, 0xffff)
+    s["hostile-widths"] = v.input()
+
+    v = VpScript(VP_PRELUDE | VP_ABSORB | VP_MSIX)
+    v.cfg_write(4, 1, 0)  # decode off: doorbells leave the accelerator
+    v.cfg_write(0x20, 2, 0xc8000000)  # BAR 4 moved
+    v.cfg_write(0x24, 2, 0)
+    v.cfg_write(4, 1, 6)
+    v.notify(0)
+    v.cfg_write(VP_MSIX_CAP + 2, 1, 0xc000)  # function mask
+    v.reset()
+    v.round_trip()
+    s["bar-moves-reset"] = v.input()
+
+    v = VpScript(VP_PRELUDE)
+    v.desc(0, 0xfff00000, 64, F_WRITE)  # outside RAM: DEVICE_NEEDS_RESET
+    v.offer(1, [0])
+    v.notify(0)
+    v.common_write(6, 0)  # device_status 0: reset
+    v.round_trip()
+    s["broken-ring-reset"] = v.input()
+    return s
+
+
 def write_tree(root, sets):
     for name, files in sets:
         d = os.path.join(root, name)
@@ -564,9 +815,12 @@ def write_all(root):
                 ("virtq", virtq_seeds()),
                 ("uart", {**uart_seeds(), **regress(uart_crashers())}),
                 ("blk", blk_seeds()),
-                ("snapshot", snapshot_seeds())))
+                ("snapshot", snapshot_seeds()),
+                ("pci", pci_seeds()),
+                ("virtio_pci", virtio_pci_seeds())))
     write_tree(os.path.join(root, "crashers"),
-               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {})))
+               (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {}),
+                ("virtio_pci", {})))
 
 
 def same_tree(a, b):

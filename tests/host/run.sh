@@ -57,6 +57,23 @@ if kvm_case dispatch; then
 	fi
 fi
 
+# The PCI host bridge and virtio-pci as a guest driver sees them (guests/hosttest/pci.c):
+# enumeration by CF8 and ECAM, BAR sizing, the virtio capabilities, one rng request whose
+# notify reaches the device (through the ioeventfd when KVM has it).
+if kvm_case pci; then
+	vm pci -k $G/pci.elf --mem 4M --transport pci --stats
+	if want pci 0 '^PASS pci$' 'exit statistics'; then
+		req=$(awk '$1=="virtio-rng0:" {for (i=2;i<=NF;i++) if ($i=="requests") print $(i+1)}' "$T/err" | tr -d ,)
+		if [ "$req" = 1 ] && grep -q '^bar4 0xc0000000 size 0x4000$' "$T/out"; then ok "pci (rng requests=$req)"
+		else bad pci "rng requests=$req (want 1), or BAR 4 not at 0xc0000000 size 16 KiB"; fi
+	fi
+fi
+# Without --transport pci the bus has only the host bridge: the guest finds no rng.
+if kvm_case pci-absent; then
+	vm pci-absent -k $G/pci.elf --mem 4M
+	want pci-absent 0 '^FAIL pci: no virtio-rng function$' && ok pci-absent
+fi
+
 for mib in 64 3584; do
 	if kvm_case "memmap-${mib}M"; then
 		vm memmap -k $G/memmap.elf --mem ${mib}M --cmdline "expect_mib=$mib"

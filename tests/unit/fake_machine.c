@@ -22,26 +22,65 @@ static int fake_irq_set(void *ctx, unsigned gsi, int level)
 
 static int fake_msi(void *ctx, uint64_t addr, uint32_t data)
 {
-	(void)ctx, (void)addr, (void)data;
-	return -ENOTSUP;
+	struct fake_machine *f = ctx;
+
+	if (f->nr_msi < FAKE_MAX_RECORDS) {
+		f->msi_sent[f->nr_msi].addr = addr;
+		f->msi_sent[f->nr_msi].data = data;
+		f->nr_msi++;
+	}
+	return f->msi_ret;
 }
 
 static int fake_msi_route(void *ctx, unsigned *gsi, uint64_t addr, uint32_t data)
 {
-	(void)ctx, (void)gsi, (void)addr, (void)data;
-	return -ENOTSUP; /* no accelerator: MSI-X sends each message with msi */
+	struct fake_machine *f = ctx;
+	unsigned i;
+
+	if (!f->msi_routes)
+		return -ENOTSUP; /* no accelerator: MSI-X sends each message with msi */
+	if (*gsi == ACCEL_MSI_ROUTE_NEW) {
+		for (i = 0; i < FAKE_MAX_ROUTES && f->route[i].used; i++)
+			;
+		if (i == FAKE_MAX_ROUTES)
+			return -ENOSPC;
+		f->route[i].used = 1;
+		f->route[i].fd = -1;
+	} else {
+		i = *gsi - FAKE_MSI_GSI_FIRST;
+		if (*gsi < FAKE_MSI_GSI_FIRST || i >= FAKE_MAX_ROUTES || !f->route[i].used)
+			return -ENOENT;
+		f->route_updates++;
+	}
+	f->route[i].addr = addr;
+	f->route[i].data = data;
+	*gsi = FAKE_MSI_GSI_FIRST + i;
+	return 0;
 }
 
 static int fake_msi_route_free(void *ctx, unsigned gsi)
 {
-	(void)ctx, (void)gsi;
-	return -ENOTSUP;
+	struct fake_machine *f = ctx;
+	unsigned i = gsi - FAKE_MSI_GSI_FIRST;
+
+	if (!f->msi_routes)
+		return -ENOTSUP;
+	if (gsi < FAKE_MSI_GSI_FIRST || i >= FAKE_MAX_ROUTES || !f->route[i].used)
+		return -ENOENT;
+	f->route[i].used = 0;
+	return 0;
 }
 
 static int fake_irqfd(void *ctx, int fd, unsigned gsi, int assign)
 {
-	(void)ctx, (void)fd, (void)gsi, (void)assign;
-	return -ENOTSUP; /* no accelerator: edges pulse irq_set */
+	struct fake_machine *f = ctx;
+	unsigned i = gsi - FAKE_MSI_GSI_FIRST;
+
+	/* With msi_routes, eventfds bind to MSI routes only; else no accelerator: edges pulse irq_set. */
+	if (!f->msi_routes || gsi < FAKE_MSI_GSI_FIRST || i >= FAKE_MAX_ROUTES || !f->route[i].used)
+		return -ENOTSUP;
+	f->route[i].fd = assign ? fd : -1;
+	return 0;
 }
 
 static int fake_doorbell(void *ctx, int fd, int is_pio, uint64_t addr, unsigned len,
@@ -139,6 +178,7 @@ int fake_machine_init(struct fake_machine *f, uint64_t ram_gpa, uint64_t ram_siz
 	f->gsi_limit = FAKE_MAX_GSI;
 	f->next_mmio = FAKE_MMIO_FIRST;
 	f->mmio_limit = FAKE_MMIO_FIRST + 0x100000;
+	f->msi_ret = -ENOTSUP;
 	f->m = (struct machine){ .ops = &fake_machine_ops, .ctx = f, .mem = &f->mem,
 				 .pio = &f->pio, .mmio = &f->mmio, .devs = &f->devs, .io = &f->io };
 	return 0;

@@ -29,6 +29,8 @@
 #define FAKE_MAX_RECORDS 32
 #define FAKE_GSI_FIRST   5            /* the first line irq_alloc hands out */
 #define FAKE_MMIO_FIRST  0xd0000000ULL /* the first window mmio_alloc hands out */
+#define FAKE_MAX_ROUTES  16
+#define FAKE_MSI_GSI_FIRST 64          /* the first GSI msi_route hands out */
 
 struct fake_announce {
 	char kind[16];
@@ -63,6 +65,19 @@ struct fake_machine {
 	struct fake_doorbell db[FAKE_MAX_RECORDS];
 	unsigned nr_db;
 	unsigned stops;
+
+	/* MSI: every message sent with msi (answered with msi_ret, default -ENOTSUP). */
+	struct { uint64_t addr; uint32_t data; } msi_sent[FAKE_MAX_RECORDS];
+	unsigned nr_msi;
+	int msi_ret;
+	/*
+	 * msi_routes set: msi_route hands out GSIs from FAKE_MSI_GSI_FIRST and
+	 * irqfd binds eventfds to them (recorded in route[]); unset, both answer
+	 * -ENOTSUP as before.
+	 */
+	int msi_routes;
+	struct { int used; uint64_t addr; uint32_t data; int fd; } route[FAKE_MAX_ROUTES];
+	unsigned route_updates;
 };
 
 /* RAM of ram_size bytes (a multiple of 4096) at ram_gpa, zeroed. 0 or -errno. */

@@ -27,6 +27,7 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
+#include "pci/pci.h"
 #include "loadfile.h"
 #include "log.h"
 #include "util.h"
@@ -85,6 +86,26 @@ static int pc_add(struct pc *pc, uint64_t port, uint64_t n, const struct dev_ops
 	return machine_add_dev(pc->m, ops, state, name);
 }
 
+/* PCI INTx swizzle over IOAPIC inputs 16-23 (pc_layout.h; the DSDT's _PRT says the same). */
+static unsigned pc_intx_gsi(unsigned slot, unsigned pin)
+{
+	return PC_PCI_INTX_GSI_BASE + ((slot + pin - 1) & (PC_PCI_INTX_GSIS - 1));
+}
+
+/* The PCI host bridge: CF8/CFC, ECAM, the BAR windows of pc_layout.h. */
+static int pc_pci(struct pc *pc)
+{
+	const struct pci_host_cfg cfg = {
+		.ecam_base = PC_PCI_ECAM_BASE,
+		.mmio_base = PC_PCI_MMIO_BASE, .mmio_size = PC_PCI_MMIO_SIZE,
+		.io_base = PC_PCI_IO_BASE, .io_size = PC_PCI_IO_SIZE,
+		.has_cf8 = 1,
+		.intx_gsi = pc_intx_gsi,
+	};
+
+	return pci_host_create(pc->m, &cfg, &pc->m->pci); /* logs its own failure */
+}
+
 static int pc_platform(struct pc *pc, const struct arch_console *con)
 {
 	struct irq_line com1 = machine_irq_line(pc->m, UART_COM1_IRQ);
@@ -107,6 +128,8 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 		ret = pc_add(pc, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, rtc, "rtc");
 	if (!ret)
 		ret = pc_add(pc, PC_PORT_POST, 1, &pc_post_ops, NULL, "post");
+	if (!ret)
+		ret = pc_pci(pc);
 	return ret;
 }
 
