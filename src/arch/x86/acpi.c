@@ -385,6 +385,7 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 	const uint8_t *d = data;
 	enum acpi_pm_action act = PM_NONE;
 	unsigned slp_typ = 0;
+	uint64_t ignored = 0;
 	int log = 0;
 
 	pthread_mutex_lock(&pm->lock);
@@ -394,12 +395,14 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 		if (act == PM_NONE) /* the first request in an access wins */
 			act = a;
 	}
-	if (act == PM_POWEROFF)
+	if (act == PM_POWEROFF) {
 		pm->poweroffs++;
-	else if (act == PM_RESET)
+	} else if (act == PM_RESET) {
 		pm->resets++;
-	else if (act == PM_OTHER_SLEEP && (pm->ignored++, virtio_log_ratelimit(&pm->logged)))
-		log = 1;
+	} else if (act == PM_OTHER_SLEEP) {
+		ignored = ++pm->ignored;
+		log = virtio_log_ratelimit(&pm->logged); /* 1st, 2nd, 4th, 8th... */
+	}
 	pthread_mutex_unlock(&pm->lock);
 	/* Outside the lock: stop waits for vCPUs, which may be blocked on it. */
 	if (act == PM_POWEROFF)
@@ -408,7 +411,7 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 		pm->m->ops->stop(pm->m->ctx, VM_EXIT_GUEST_RESET, "guest reset (ACPI)");
 	else if (log)
 		log_warn("acpi-pm: guest asked for sleep type %u, which vmon does not have: "
-			 "ignored (%llu so far)", slp_typ, (unsigned long long)pm->ignored);
+			 "ignored (%llu so far)", slp_typ, (unsigned long long)ignored);
 	return 0;
 }
 
