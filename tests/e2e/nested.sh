@@ -27,6 +27,8 @@
 # vmon also virtio-rng, virtio-blk, virtio-blk-ro and virtio-net (L1 makes TAP tap0 with busybox
 # tunctl as 10.0.2.1/24, vmon attaches --net tap=tap0, L2 pings 10.0.2.1 from eth0). A case
 # passes when the VMM exits 0, the L2 marker line was seen and it reports the expected CPU count.
+# acpi-poweroff (vmon): the l2pci kernel (scripts/build-kernel.sh l2pci) powers off through ACPI S5;
+# it also needs vmon's "guest powered off (ACPI S5)" line.
 # Times are taken inside L1 with busybox `adjtimex` (gettimeofday, 1 us resolution; each reading
 # costs a fork under TCG) or, if that fails, /proc/uptime (10 ms); L1 says which it used.
 #
@@ -76,6 +78,9 @@ if [ "$inner" = vmon ]; then
 		"virtio-blk-ro 1 /l2/bzImage blkro --disk /l2/disk.img,ro"
 		"virtio-net 1 /l2/bzImage net --net tap=tap0,mac=52:54:00:12:34:56"
 	)
+	# acpi-poweroff: the l2pci kernel (ACPI + PCI) finds its machine through vmon's ACPI tables and
+	# powers off through S5 (guests/linux/l2-tests/poweroff); vmon must exit 0 saying so.
+	cases+=("acpi-poweroff 1 /l2/bzImage-pci poweroff")
 fi
 # VMON_NESTED_CASES="name ..." runs only those cases (the demo runs one).
 if [ -n "${VMON_NESTED_CASES:-}" ]; then
@@ -121,6 +126,13 @@ log "building/looking up images (cached in $VMON_CACHE)"
 l1=$("$repo/scripts/build-kernel.sh" l1) || { echo "ERROR: building the L1 kernel failed"; summary 0 "$ncases" 0; exit 5; }
 l2=$("$repo/scripts/build-kernel.sh" l2) || { echo "ERROR: building the L2 kernel failed"; summary 0 "$ncases" 0; exit 5; }
 l2initrd=$("$repo/scripts/build-initramfs.sh") || { echo "ERROR: building the L2 initramfs failed"; summary 0 "$ncases" 0; exit 5; }
+# The l2pci kernel only when a case boots it.
+l2pci=
+for c in "${cases[@]}"; do
+	case $c in *" /l2/bzImage-pci "*)
+		l2pci=$("$repo/scripts/build-kernel.sh" l2pci) || { echo "ERROR: building the l2pci kernel failed"; summary 0 "$ncases" 0; exit 5; } ;;
+	esac
+done
 gen=$(gen_init_cpio_tool)
 log "images ready after $((SECONDS - t_start)) s: L1 $l1, L2 $l2, initrd $l2initrd"
 
@@ -141,6 +153,7 @@ l1_list_init "$tmp/l1.list" "$busybox"
 add_file /l2/bzImage "$l2/bzImage" 0644
 add_file /l2/vmlinux "$l2/vmlinux" 0644
 add_file /l2/initrd.cpio "$l2initrd" 0644
+[ -z "$l2pci" ] || add_file /l2/bzImage-pci "$l2pci/bzImage" 0644
 # An empty ext2 image for the virtio-blk cases; debugfs reads it back in L1.
 if [ "$inner" = vmon ]; then
 	if ! command -v mke2fs >/dev/null || ! command -v debugfs >/dev/null; then
@@ -316,6 +329,9 @@ for c in "${cases[@]}"; do
 	[ "$want_test" = - ] || [ "$test_rc" = 0 ] || why+=("L2 test $want_test gave rc=$test_rc")
 	if [ "$want_test" = blk ] && ! grep -q ' disk=written-by-vmon-l2' <<<"$line"; then
 		why+=("the file L2 wrote is not in the disk image")
+	fi
+	if [ "$name" = acpi-poweroff ] && ! grep -q 'guest powered off (ACPI S5)' "$consolelog"; then
+		why+=("vmon did not report an ACPI S5 poweroff")
 	fi
 	details=${line#CASE "$name" }
 	if [ ${#why[@]} -eq 0 ]; then
