@@ -100,8 +100,12 @@ static void vec_route(struct msix_priv *p, unsigned i)
 	unsigned gsi = v->gsi;
 	int ret, efd;
 
-	if ((v->ctrl & MSIX_VEC_MASKED) || !addr || p->noroute)
+	if ((v->ctrl & MSIX_VEC_MASKED) || p->noroute)
 		return;
+	if (!addr) {
+		vec_unroute(p, i); /* the old message must not fire: vec_send drops it */
+		return;
+	}
 	if (gsi != ACCEL_MSI_ROUTE_NEW && p->raddr[i] == addr && p->rdata[i] == v->data)
 		return;
 	ret = machine_msi_route(m, &gsi, addr, v->data);

@@ -83,7 +83,10 @@ void msix_control_written(struct pci_msix *x);
 
 /* Every vector masked and not pending, routes dropped (function reset). */
 void msix_reset(struct pci_msix *x);
-/* Table and PBA for the device's section; load (hostile input) re-installs routes. */
+/*
+ * Table and PBA for the device's section; load (hostile input) re-installs routes.
+ * Load after pci_func_load: it takes Enable and Function Mask from the loaded header.
+ */
 int msix_save(struct pci_msix *x, struct snap_out *out);
 int msix_load(struct pci_msix *x, struct snap_in *in);
 

@@ -717,12 +717,33 @@ int pci_host_add(struct pci_host *h, struct pci_func *f)
 	return 0;
 }
 
+/* The first offset >= i with a guest-writable bit, or PCI_CFG_SIZE (skips empty qwords). */
+static unsigned next_writable(const struct pci_func *f, unsigned i)
+{
+	while (i < PCI_CFG_SIZE) {
+		uint64_t w, c;
+
+		if (!(i & 7)) {
+			memcpy(&w, &f->wmask[i], sizeof(w));
+			memcpy(&c, &f->w1cmask[i], sizeof(c));
+			if (!(w | c)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (f->wmask[i] | f->w1cmask[i])
+			return i;
+		i++;
+	}
+	return PCI_CFG_SIZE;
+}
+
 /* Host lock held. */
 static void func_reset_locked(struct pci_host *h, struct pci_func *f)
 {
 	const uint8_t *p = h->reset_cfg[f->slot];
 
-	for (unsigned i = 0; i < PCI_CFG_SIZE; i++) {
+	for (unsigned i = next_writable(f, 0); i < PCI_CFG_SIZE; i = next_writable(f, i + 1)) {
 		uint8_t m = f->wmask[i] | f->w1cmask[i];
 
 		f->cfg[i] = (uint8_t)((f->cfg[i] & ~m) | (p[i] & m));
@@ -758,8 +779,8 @@ static unsigned func_nr_writable(const struct pci_func *f)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
-		n += (f->wmask[i] | f->w1cmask[i]) != 0;
+	for (unsigned i = next_writable(f, 0); i < PCI_CFG_SIZE; i = next_writable(f, i + 1))
+		n++;
 	return n;
 }
 
@@ -768,9 +789,8 @@ static int func_save_locked(struct pci_func *f, struct snap_out *out)
 	snap_put_u8(out, PCI_SAVE_VERSION);
 	snap_put_u8(out, (uint8_t)f->slot);
 	snap_put_u16(out, (uint16_t)func_nr_writable(f));
-	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
-		if (f->wmask[i] | f->w1cmask[i])
-			snap_put_u8(out, f->cfg[i]);
+	for (unsigned i = next_writable(f, 0); i < PCI_CFG_SIZE; i = next_writable(f, i + 1))
+		snap_put_u8(out, f->cfg[i]);
 	for (unsigned i = 0; i < PCI_NR_BARS; i++)
 		snap_put_u8(out, (uint8_t)f->bar[i].decoding);
 	snap_put_u8(out, (uint8_t)__atomic_load_n(&f->intx_level, __ATOMIC_RELAXED));
@@ -819,11 +839,9 @@ static int func_load_check(struct pci_host *h, struct pci_func *f, struct snap_i
 	if (n != func_nr_writable(f))
 		return func_bad(in, f, "writable bytes", n);
 	memcpy(cfg, f->cfg, PCI_CFG_SIZE);
-	for (unsigned i = 0; i < PCI_CFG_SIZE; i++) {
+	for (unsigned i = next_writable(f, 0); i < PCI_CFG_SIZE; i = next_writable(f, i + 1)) {
 		uint8_t m = f->wmask[i] | f->w1cmask[i], b;
 
-		if (!m)
-			continue;
 		b = snap_get_u8(in);
 		if ((b ^ cfg[i]) & ~m)
 			return snap_in_error(in) ? -EINVAL : func_bad(in, f, "config byte", i);

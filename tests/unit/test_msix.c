@@ -335,6 +335,31 @@ TEST(routes_and_irqfd)
 	rig_destroy(&r);
 }
 
+TEST(route_dropped_when_address_cleared)
+{
+	struct rig r;
+	unsigned slot;
+
+	CHECK_EQ(rig_init(&r, 1), 0);
+	ctrl_write(&r, 0x8000);
+	program(&r, 2);
+	unmask(&r, 2);
+	slot = r.d.x->v[2].gsi - FAKE_MSI_GSI_FIRST;
+	CHECK_EQ(r.fm.route[slot].used, 1);
+	/* The guest clears the address of the unmasked entry: the old route must not fire. */
+	wr(&r, TABLE_OFF + 16 * 2, 8, 0);
+	CHECK_EQ(r.fm.route[slot].used, 0);
+	CHECK_EQ(r.d.x->v[2].efd, -1);
+	CHECK_EQ(msix_fire(r.d.x, 2), 0);
+	CHECK_EQ(r.fm.nr_msi, 0);
+	/* A new address routes again. */
+	wr(&r, TABLE_OFF + 16 * 2, 4, MSI_ADDR);
+	CHECK(r.d.x->v[2].efd >= 0);
+	CHECK_EQ(msix_fire(r.d.x, 2), 0);
+	CHECK_EQ(efd_count(r.d.x->v[2].efd), 1);
+	rig_destroy(&r);
+}
+
 TEST(route_failure_falls_back)
 {
 	struct rig r;
@@ -482,5 +507,6 @@ TEST(hostile_msix_loads)
 }
 
 TEST_MAIN(T(capability), T(table_widths), T(pba_and_pending_delivery),
-	  T(function_mask_and_enable), T(routes_and_irqfd), T(route_failure_falls_back),
+	  T(function_mask_and_enable), T(routes_and_irqfd), T(route_dropped_when_address_cleared),
+	  T(route_failure_falls_back),
 	  T(create_errors), T(save_load), T(hostile_msix_loads))
