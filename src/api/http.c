@@ -101,6 +101,7 @@ static int listen_unix(struct api_server *s, const char *path)
 {
 	struct sockaddr_un sa;
 	struct stat st;
+	mode_t old;
 	int fd, ret;
 
 	ret = fill_addr(&sa, path);
@@ -118,16 +119,27 @@ static int listen_unix(struct api_server *s, const char *path)
 		log_err("api socket: %s", strerror(errno));
 		return ret;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		log_err("api socket %s: bind: %s", path, strerror(errno));
+	/*
+	 * Born 0600 (the umask), not chmod()ed after: chmod follows a symlink
+	 * swapped in for the socket. bind() itself never follows one (EADDRINUSE).
+	 */
+	old = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (ret) {
+		log_err("api socket %s: bind: %s", path, strerror(-ret));
 		goto fail_close;
 	}
-	/* Nobody can connect before listen(), so there is no window. */
-	if (chmod(path, 0600) < 0 || stat(path, &st) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
+	/* Nobody can connect before listen(). */
+	if (lstat(path, &st) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
 		ret = -errno;
 		log_err("api socket %s: %s", path, strerror(errno));
 		unlink(path);
+		goto fail_close;
+	}
+	if (!S_ISSOCK(st.st_mode)) { /* swapped between bind and lstat: not ours to remove */
+		ret = -EEXIST;
+		log_err("api socket %s: replaced by something else after bind", path);
 		goto fail_close;
 	}
 	s->dev = st.st_dev;
@@ -143,7 +155,7 @@ static void unlink_ours(const struct api_server *s)
 {
 	struct stat st;
 
-	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
 }
 

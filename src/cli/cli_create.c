@@ -252,20 +252,27 @@ static int write_meta(const struct create_req *r, const char *dir, pid_t pid, ui
 /* Fork the detached VM process and record it; *pid on success. */
 static int spawn(const struct create_req *r, const char *dir, pid_t *pid)
 {
-	char path[STATE_PATH_MAX + 16], ttl[32], err[STATE_ERR_MAX];
+	char ttl[32], err[STATE_ERR_MAX];
 	char **argv = child_argv(r, dir, ttl, sizeof(ttl));
 	uint64_t start = 0;
-	int nullfd, logfd, ret;
+	int nullfd, logfd = -1, dfd, ret;
 
 	if (!argv)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/vmon.log", dir);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (nullfd < 0 || logfd < 0) {
-		ret = -errno;
-		cli_err("create", "%s: cannot open %s: %s", r->name, logfd < 0 ? path : "/dev/null",
-			strerror(-ret));
+	dfd = state_dir_open(dir, err);
+	if (nullfd < 0 || dfd < 0) {
+		ret = nullfd < 0 ? -errno : dfd;
+		cli_err("create", "%s: %s", r->name, dfd < 0 ? err : "cannot open /dev/null");
+		goto out;
+	}
+	/* DIR is new: the log must be too, never a file planted there. */
+	logfd = openat(dfd, "vmon.log", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+		       0600);
+	ret = logfd < 0 ? -errno : 0;
+	close(dfd);
+	if (ret) {
+		cli_err("create", "%s: cannot create %s/vmon.log: %s", r->name, dir, strerror(-ret));
 		goto out;
 	}
 	fflush(NULL);
@@ -301,6 +308,7 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 	struct state_usage use;
 	struct state_entry e;
 	char err[STATE_ERR_MAX];
+	int rootfd, ret;
 
 	if (state_entry_load(root, r->name, &e) == 0) {
 		if (state_status_live(e.status))
@@ -319,8 +327,16 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 		cli_err("create", "%s: %s", r->name, err);
 		return CLI_FAIL;
 	}
-	if (mkdir(dir, 0700) < 0) {
-		cli_err("create", "cannot create %s: %s", dir, strerror(errno));
+	rootfd = state_dir_open(root, err);
+	if (rootfd < 0) {
+		cli_err("create", "%s", err);
+		return CLI_FAIL;
+	}
+	/* mkdirat creates or fails (EEXIST, a planted symlink included): it follows nothing. */
+	ret = mkdirat(rootfd, r->name, 0700) < 0 ? -errno : 0;
+	close(rootfd);
+	if (ret) {
+		cli_err("create", "cannot create %s: %s", dir, strerror(-ret));
 		return CLI_FAIL;
 	}
 	if (spawn(r, dir, pid)) {
@@ -332,13 +348,20 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 
 static void print_log(const char *dir)
 {
-	char path[STATE_PATH_MAX + 16], line[1024];
+	char line[1024], err[STATE_ERR_MAX];
+	int dfd = state_dir_open(dir, err), fd;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/vmon.log", dir);
-	f = fopen(path, "re");
-	if (!f)
+	if (dfd < 0)
 		return;
+	fd = openat(dfd, "vmon.log", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	while (fgets(line, sizeof(line), f))
 		fprintf(stderr, "  | %s%s", line, strchr(line, '\n') ? "" : "\n");
 	fclose(f);

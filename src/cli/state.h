@@ -101,8 +101,19 @@ int state_proc_start(pid_t pid, uint64_t *start);
 int state_pid_matches(pid_t pid, uint64_t pid_start);
 
 /* ---- the state root and entries */
-/* VMON_STATE_DIR, $XDG_RUNTIME_DIR/vmon, /run/vmon for root; created 0700. */
+/*
+ * VMON_STATE_DIR, $XDG_RUNTIME_DIR/vmon, /run/vmon for root; created 0700.
+ * Refused (-EPERM, -ENOTDIR) unless state_dir_check passes.
+ */
 int state_root(char *buf, size_t len, char *err);
+/*
+ * Open dir (the root or a VM's DIR) as a directory fd: not a symlink, owned
+ * by the effective user, not group- or world-writable. The fd, or -errno
+ * (-EPERM for a wrong owner or mode) with the reason in err.
+ */
+int state_dir_open(const char *dir, char *err);
+/* state_dir_open, closing the fd: 0 or -errno with the reason in err. */
+int state_dir_check(const char *dir, char *err);
 int state_meta_parse(const char *text, struct state_meta *m, char *err);
 int state_run_parse(const char *text, struct state_run *r, char *err);
 /* Read DIR/meta.json, DIR/state.json, check the pid and classify. */
@@ -111,7 +122,10 @@ void state_entry_free(struct state_entry *e);
 /* All entries (directories not starting with '.'), sorted by name. */
 int state_list(const char *root, struct state_entry **out, size_t *n, char *err);
 void state_list_free(struct state_entry *v, size_t n);
-/* Write json to DIR/FILE atomically (DIR/FILE.tmp + rename), mode 0600. */
+/*
+ * Write json to DIR/FILE atomically (DIR/FILE.PID.tmp, O_EXCL, renamed over
+ * FILE), mode 0600, all through DIR's fd (state_dir_open checks DIR).
+ */
 int state_write_json(const char *dir, const char *file, struct json_object *obj, char *err);
 /* Remove DIR and everything below it (no symlinks followed). */
 int state_rmtree(const char *dir);

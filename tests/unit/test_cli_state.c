@@ -6,6 +6,7 @@
  * against this process's own /proc entry. Single-threaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -356,6 +357,140 @@ TEST(entry_stale_detection)
 	CHECK(access(root, F_OK) < 0);
 }
 
+/* ---- another user must not redirect our writes (issue #12) */
+
+static void mkroot(char *root, size_t len)
+{
+	snprintf(root, len, "/tmp/vmon-test-root.XXXXXX");
+	if (!mkdtemp(root))
+		root[0] = 0;
+}
+
+static int slurp_is(const char *path, const char *want)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return !strcmp(buf, want);
+}
+
+TEST(state_dir_refusals)
+{
+	char root[64], link[96], err[STATE_ERR_MAX];
+
+	mkroot(root, sizeof(root));
+	CHECK(root[0]);
+	CHECK_EQ(state_dir_check(root, err), 0);
+	CHECK_EQ(chmod(root, 0777), 0);
+	CHECK_EQ(state_dir_check(root, err), -EPERM);
+	CHECK(strstr(err, "world-writable") != NULL);
+	CHECK_EQ(chmod(root, 0720), 0);
+	CHECK_EQ(state_dir_check(root, err), -EPERM);
+	CHECK_EQ(chmod(root, 0755), 0);
+	CHECK_EQ(state_dir_check(root, err), 0);
+	/* A symlink to our own directory is refused all the same: it could be re-pointed. */
+	snprintf(link, sizeof(link), "%s.lnk", root);
+	CHECK_EQ(symlink(root, link), 0);
+	CHECK_EQ(state_dir_check(link, err), -ENOTDIR);
+	CHECK(strstr(err, "symlink") != NULL);
+	unlink(link);
+	if (geteuid() == 0) {
+		CHECK_EQ(chown(root, 65534, 65534), 0);
+		CHECK_EQ(state_dir_check(root, err), -EPERM);
+		CHECK(strstr(err, "owned by uid 65534") != NULL);
+		CHECK_EQ(chown(root, 0, 0), 0);
+	}
+	setenv("VMON_STATE_DIR", root, 1);
+	CHECK_EQ(chmod(root, 0703), 0);
+	{
+		char buf[STATE_PATH_MAX];
+
+		CHECK_EQ(state_root(buf, sizeof(buf), err), -EPERM);
+		CHECK_EQ(chmod(root, 0700), 0);
+		CHECK_EQ(state_root(buf, sizeof(buf), err), 0);
+	}
+	unsetenv("VMON_STATE_DIR");
+	rmdir(root);
+}
+
+/* A symlink planted as state.json, its tmp file or .lock points at a victim: never followed. */
+TEST(state_writes_follow_no_symlink)
+{
+	char root[64], victim[96], p[160], tmpname[64], err[STATE_ERR_MAX];
+	struct json_object *o = json_object_new_object();
+	struct state_entry e;
+	FILE *f;
+	int fd;
+
+	mkroot(root, sizeof(root));
+	snprintf(victim, sizeof(victim), "%s.victim", root);
+	f = fopen(victim, "w");
+	CHECK(f != NULL);
+	fputs("precious", f);
+	fclose(f);
+	json_object_object_add(o, "state", json_object_new_string("Running"));
+
+	snprintf(p, sizeof(p), "%s/state.json", root);
+	CHECK_EQ(symlink(victim, p), 0);
+	snprintf(tmpname, sizeof(tmpname), "state.json.%d.tmp", (int)getpid());
+	snprintf(p, sizeof(p), "%s/%s", root, tmpname);
+	CHECK_EQ(symlink(victim, p), 0);
+	CHECK_EQ(state_write_json(root, "state.json", o, err), 0);
+	CHECK(slurp_is(victim, "precious"));
+	snprintf(p, sizeof(p), "%s/state.json", root);
+	{
+		struct stat st;
+
+		CHECK_EQ(lstat(p, &st), 0);
+		CHECK(S_ISREG(st.st_mode));
+		CHECK_EQ(st.st_mode & 0777, 0600);
+	}
+	unlink(p);
+
+	/* .lock as a symlink: refused, the victim untouched. */
+	snprintf(p, sizeof(p), "%s/.lock", root);
+	CHECK_EQ(symlink(victim, p), 0);
+	CHECK(state_lock(root, err) < 0);
+	CHECK(slurp_is(victim, "precious"));
+	unlink(p);
+	fd = state_lock(root, err);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+
+	/* An entry whose meta.json is a FIFO or a symlink: loaded as an orphan, without blocking. */
+	snprintf(p, sizeof(p), "%s/vm1", root);
+	CHECK_EQ(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/vm1/meta.json", root);
+	CHECK_EQ(mkfifo(p, 0600), 0);
+	alarm(5);
+	CHECK_EQ(state_entry_load(root, "vm1", &e), 0);
+	alarm(0);
+	CHECK_EQ(e.status, STATE_ORPHAN);
+	state_entry_free(&e);
+	/* A VM directory that is a symlink is no entry. */
+	snprintf(p, sizeof(p), "%s/vm2", root);
+	CHECK_EQ(symlink(root, p), 0);
+	CHECK_EQ(state_entry_load(root, "vm2", &e), -ENOTDIR);
+	state_entry_free(&e);
+	/* Writing into a symlinked VM directory is refused. */
+	CHECK(state_write_json(p, "state.json", o, err) < 0);
+	snprintf(p, sizeof(p), "%s/vm2/state.json", root);
+	CHECK(access(p, F_OK) < 0);
+	/* A file name with a slash is refused. */
+	CHECK_EQ(state_write_json(root, "../x", o, err), -EINVAL);
+
+	json_object_put(o);
+	CHECK_EQ(state_rmtree(root), 0);
+	unlink(victim);
+}
+
 TEST(escape_filter)
 {
 	struct cli_escape e = { 0 };
@@ -385,6 +520,6 @@ TEST(escape_filter)
 	CHECK(!memcmp(out, "\x01q", 2));
 }
 
-TEST_MAIN(T(name_valid), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_check),
+TEST_MAIN(T(name_valid), T(state_dir_refusals), T(state_writes_follow_no_symlink), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_check),
 	  T(fmt_duration), T(fmt_size_and_ttl), T(classify), T(pid_matches), T(meta_state_parse),
 	  T(entry_stale_detection), T(escape_filter))
