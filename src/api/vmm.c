@@ -401,6 +401,16 @@ static int vmm_start(struct vmm *v, char *err)
 			return -EINVAL;
 		}
 	}
+	{
+		/* The host's limits, at the start: the API may have set any mem_size_mib. */
+		char why[STATE_ERR_MAX];
+
+		ret = state_limits_enforce(c->mem_bytes, v->o->state_dir, why);
+		if (ret) {
+			snprintf(err, API_ERR_MAX, "cannot start the VM: %.200s", why);
+			return ret;
+		}
+	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, API_ERR_MAX, "out of memory");

@@ -38,9 +38,11 @@ static const char help_create[] =
 	"                        30s, 10m, 2h, 1d; a bare number is seconds\n"
 	"  --label KEY=VALUE     a label shown by `vmon ls`; repeatable\n"
 	"\n"
-	"Host limits come from VMON_LIMITS, else /etc/vmon/limits.conf (absent: none):\n"
+	"Host limits come from /etc/vmon/limits.conf (absent: none; it must be root's\n"
+	"and writable by root only; VMON_LIMITS replaces the path for root only):\n"
 	"lines `key = value` with keys max_vms, max_mem, max_vms_per_user,\n"
 	"max_mem_per_user; live VMs count, with their --cpus/--mem (default 1, 256M).\n"
+	"The VM process checks them again when it starts.\n"
 	"Exit status: 0 started, 1 failure (name in use, limit reached, the VM\n"
 	"process failed: its log is printed), 2 usage error.\n";
 
@@ -150,31 +152,6 @@ static int parse_create(int argc, char **argv, struct create_req *r)
 		for (int j = first; j <= i; j++)
 			r->run_argv[r->run_argc++] = argv[j];
 	}
-	return 0;
-}
-
-/* Live VMs and their RAM, all users and the caller's. */
-static int count_usage(const char *root, struct state_usage *u, char *err)
-{
-	struct state_entry *v;
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	if (state_list(root, &v, &n, err))
-		return -EIO;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t mib = v[i].has_run && v[i].run.mem_mib ? v[i].run.mem_mib : v[i].meta.mem_mib;
-
-		if (!state_status_live(v[i].status))
-			continue;
-		u->vms++;
-		u->mem += mib << 20;
-		if (v[i].meta.uid == getuid()) {
-			u->user_vms++;
-			u->user_mem += mib << 20;
-		}
-	}
-	state_list_free(v, n);
 	return 0;
 }
 
@@ -319,7 +296,7 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 		state_entry_free(&e);
 		return CLI_FAIL;
 	}
-	if (state_limits_load(&lim, err) || count_usage(root, &use, err)) {
+	if (state_limits_load(&lim, err) || state_usage_count(root, NULL, &use, err)) {
 		cli_err("create", "%s", err);
 		return CLI_FAIL;
 	}

@@ -200,11 +200,10 @@ int state_dir_check(const char *dir, char *err)
 	return 0;
 }
 
-int state_root(char *buf, size_t len, char *err)
+int state_root_path(char *buf, size_t len, char *err)
 {
 	const char *env = getenv("VMON_STATE_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-	int n, ret;
+	int n;
 
 	if (env && *env)
 		n = snprintf(buf, len, "%s", env);
@@ -221,6 +220,16 @@ int state_root(char *buf, size_t len, char *err)
 		snprintf(err, STATE_ERR_MAX, "state directory path too long");
 		return -ENAMETOOLONG;
 	}
+	return 0;
+}
+
+int state_root(char *buf, size_t len, char *err)
+{
+	struct stat st;
+	int ret = state_root_path(buf, len, err);
+
+	if (ret)
+		return ret;
 	ret = mkdir_p(buf, 0700);
 	if (ret) {
 		snprintf(err, STATE_ERR_MAX, "cannot create state directory %s: %s", buf,

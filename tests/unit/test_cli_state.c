@@ -113,6 +113,10 @@ TEST(limits_load_env)
 		return;
 	CHECK(write(fd, "max_vms = 3\nbogus\n", 18) == 18);
 	close(fd);
+	if (geteuid() != 0) { /* VMON_LIMITS is root's only */
+		unlink(path);
+		return;
+	}
 	setenv("VMON_LIMITS", path, 1);
 	CHECK_EQ(state_limits_load(&l, err), -EINVAL);
 	CHECK(strstr(err, ":2: want 'key = value'") != NULL);
@@ -121,6 +125,105 @@ TEST(limits_load_env)
 	/* Absent file: no limits, no error. */
 	CHECK_EQ(state_limits_load(&l, err), 0);
 	CHECK(l.max_vms == STATE_NO_LIMIT);
+	unsetenv("VMON_LIMITS");
+}
+
+/* The limits file must be root's and only root's to change (issue #12). */
+TEST(limits_trusted)
+{
+	struct stat f = { .st_mode = S_IFREG | 0644, .st_uid = 0 };
+	struct stat d = { .st_mode = S_IFDIR | 0755, .st_uid = 0 };
+	struct stat x;
+
+	CHECK(state_limits_trusted(&f, &d));
+	x = f, x.st_uid = 1000;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFREG | 0664;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFREG | 0646;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFIFO | 0644;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = d, x.st_uid = 1000;
+	CHECK(!state_limits_trusted(&f, &x));
+	x = d, x.st_mode = S_IFDIR | 0777;
+	CHECK(!state_limits_trusted(&f, &x));
+	x = d, x.st_mode = S_IFDIR | 01777; /* /tmp: others cannot rename root's file */
+	CHECK(state_limits_trusted(&f, &x));
+}
+
+TEST(limits_file_refusals)
+{
+	char dir[] = "/tmp/vmon-limdir-XXXXXX", path[64], link[64], err[STATE_ERR_MAX] = "";
+	struct state_limits l;
+	FILE *f;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "  SKIP limits_file_refusals: needs root (VMON_LIMITS is root's only)\n");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/limits.conf", dir);
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("max_mem = 8M\n", f);
+	fclose(f);
+	CHECK_EQ(chmod(path, 0644), 0);
+	setenv("VMON_LIMITS", path, 1);
+	CHECK_EQ(state_limits_load(&l, err), 0);
+	CHECK_EQ(l.max_mem, 8 * MiB);
+	CHECK_EQ(chmod(path, 0666), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK(strstr(err, "refused") != NULL);
+	CHECK_EQ(chmod(path, 0644), 0);
+	CHECK_EQ(chown(path, 65534, 65534), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK_EQ(chown(path, 0, 0), 0);
+	CHECK_EQ(chmod(dir, 0777), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK_EQ(chmod(dir, 0700), 0);
+	CHECK_EQ(symlink(path, link), 0);
+	setenv("VMON_LIMITS", link, 1);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK(strstr(err, "symlink") != NULL);
+	/* The VM process's check: 8M alone is over a max_mem of 8M? No; 16M is. */
+	setenv("VMON_LIMITS", path, 1);
+	setenv("VMON_STATE_DIR", dir, 1); /* no live VMs there */
+	CHECK_EQ(state_limits_enforce(8 * MiB, NULL, err), 0);
+	CHECK_EQ(state_limits_enforce(16 * MiB, NULL, err), -EPERM);
+	CHECK(strstr(err, "limit max_mem = 8M exceeded") != NULL);
+	unsetenv("VMON_STATE_DIR");
+	unsetenv("VMON_LIMITS");
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A non-root caller's VMON_LIMITS is ignored: the path stays the system file. */
+TEST(limits_env_root_only)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0) {
+		setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+		CHECK(strcmp(state_limits_path(), "/etc/vmon/limits.conf") == 0);
+		unsetenv("VMON_LIMITS");
+		return;
+	}
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+		_exit(strcmp(state_limits_path(), "/etc/vmon/limits.conf") ? 1 : 0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+	CHECK(strcmp(state_limits_path(), "/tmp/mine.conf") == 0);
 	unsetenv("VMON_LIMITS");
 }
 
@@ -520,6 +623,7 @@ TEST(escape_filter)
 	CHECK(!memcmp(out, "\x01q", 2));
 }
 
-TEST_MAIN(T(name_valid), T(state_dir_refusals), T(state_writes_follow_no_symlink), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_check),
+TEST_MAIN(T(name_valid), T(state_dir_refusals), T(state_writes_follow_no_symlink), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_trusted),
+	  T(limits_file_refusals), T(limits_env_root_only), T(limits_check),
 	  T(fmt_duration), T(fmt_size_and_ttl), T(classify), T(pid_matches), T(meta_state_parse),
 	  T(entry_stale_detection), T(escape_filter))
