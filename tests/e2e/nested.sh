@@ -302,7 +302,7 @@ for a in "$@"; do
 	*) echo "inner-vmm-pci: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-[ "$test" = - ] || append="$append vmon.test=$test"
+[ "$test" = - ] || append=" vmon.test=$test$append" # the case's test runs first
 if [ $inner = vmon ]; then
 	# shellcheck disable=SC2086 # $vmon_args and $devs are word lists
 	exec /bin/vmon run $vmon_args --stats --transport pci --kernel "$kernel" --initrd "$initrd" \
