@@ -7,7 +7,8 @@
 # usage: tests/e2e/nested.sh [--vmm PATH] [--inner vmon|qemu] [--timeout SECONDS] [--keep]
 #   --vmm PATH      the vmon binary to test (default: build/vmon.static in the repository).
 #                   A static binary is best; a dynamic one gets its ldd libraries copied in.
-#   --inner qemu    use QEMU's microvm as the inner VMM instead of vmon (validates the harness).
+#   --inner qemu    use QEMU (microvm; q35 for the PCI cases) as the inner VMM instead of vmon
+#                   (validates the harness).
 #   --timeout S     hard limit for the whole L1 run (default 600, env VMON_NESTED_TIMEOUT).
 #   --keep          keep the temporary directory (L1 initramfs, console log) even on success.
 # Environment: VMON_NESTED_CASE_TIMEOUT (per-case limit inside L1, default 150 s),
@@ -35,8 +36,8 @@
 # passes when the VMM exits 0, the L2 marker line was seen and it reports the expected CPU count.
 # acpi-poweroff (vmon): the l2pci kernel (scripts/build-kernel.sh l2pci) powers off through ACPI S5;
 # it also needs vmon's "guest powered off (ACPI S5)" line.
-# PCI cases (issue #11; both inner VMMs; vmon gets --transport pci, QEMU -M microvm,pcie=on,acpi=on
-# with virtio-*-pci devices; each must end by powering off):
+# PCI cases (issue #11; both inner VMMs; vmon gets --transport pci, QEMU -M q35 with
+# virtio-*-pci devices; each must end by powering off):
 #   stock-root       Debian's linux-image-6.1.0-*-amd64 (scripts/fetch-stock-kernel.sh) with its
 #                    initramfs (scripts/build-initramfs-stock.sh: virtio_pci, virtio_blk, ext4, ...)
 #                    boots the ext4 root of scripts/build-rootfs-stock.sh read-write from
@@ -238,6 +239,13 @@ if has_case pci-blk-net-rng; then
 	truncate -s 1M "$tmp/pci-disk.img"
 	add_file /l2/pci-disk.img "$tmp/pci-disk.img" 0644
 fi
+# QEMU runs the PCI cases as q35 (SeaBIOS; microvm's pcie=on gives Linux no usable config
+# space access: "PCI: Fatal: No config space access function found").
+if [ "$inner" = qemu ] && [ ${#is_pci_case[@]} -gt 0 ]; then
+	for f in /usr/share/seabios/bios-256k.bin "$qemu_share/kvmvapic.bin"; do
+		[ -e "$f" ] && add_file "/usr/share/qemu/${f##*/}" "$f" 0644
+	done
+fi
 # ---- end of the PCI case files
 
 # VMON_NESTED_L2_CMDLINE replaces the L2 command line (less the reboot= choice);
@@ -264,7 +272,7 @@ fi
 
 # ---- /bin/inner-vmm-pci CPUS KERNEL TEST KEY=VALUE...: the PCI cases' inner VMM command
 # (KEY=VALUE as in pci_cases above; the rng is always there). vmon gets --transport pci,
-# QEMU a microvm with PCIe and ACPI (the stock kernel finds ECAM through ACPI's MCFG).
+# QEMU a q35 machine (ACPI, MCFG, MSI; SeaBIOS boots the kernel).
 cat >"$tmp/inner-vmm-pci" <<EOF
 #!/bin/sh
 # inner-vmm-pci CPUS KERNEL TEST KEY=VALUE...: a PCI case under $inner (made by nested.sh)
@@ -309,7 +317,7 @@ if [ $inner = vmon ]; then
 		--mem "$mem" --cpus "$cpus" --cmdline "$base reboot=k$append" $devs
 fi
 # shellcheck disable=SC2086
-exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,pcie=on,acpi=on -enable-kvm -cpu host \
+exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M q35 -enable-kvm -cpu host \
 	-m "$mem" -smp "$cpus" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$base reboot=t$append" $devs -device virtio-rng-pci
 EOF
