@@ -13,7 +13,8 @@
 #   --keep          keep the temporary directory (L1 initramfs, console log) even on success.
 # Environment: VMON_NESTED_CASE_TIMEOUT (per-case limit inside L1, default 150 s),
 #   VMON_NESTED_PCI_CASE_TIMEOUT (the same for the PCI cases, default 600 s: stock-root under
-#   QEMU q35 took 303 s launch to exit, 170 s before L2's clock started (SeaBIOS, loading), at host load 21),
+#   QEMU q35 took 303 s launch to exit at host load 21, 170 s of it before L2's clock started
+#   (SeaBIOS, loading the kernel)),
 #   VMON_NESTED_L1_SMP (outer -smp value, default "2,sockets=2"), VMON_NESTED_TSC_MHZ (host TSC
 #   frequency, normally read from dmesg or /proc/cpuinfo), VMON_CACHE (image cache).
 #
