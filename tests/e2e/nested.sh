@@ -484,7 +484,7 @@ pci_checks() { # NAME
 	local s
 	s=$(case_log "$1")
 	if grep -q "unknown option '--transport'" <<<"$s"; then
-		why+=("this vmon has no --transport option yet (virtio-pci, issue #11): expected until it lands")
+		why=("this vmon has no --transport option yet (virtio-pci, issue #11): expected until it lands")
 		return
 	fi
 	# a reset would end the VMM with 0 too: the guest must have asked for the power-off
@@ -499,7 +499,7 @@ pci_checks() { # NAME
 		grep -q '^L2| VMON-STOCK-ROOT kernel=.* root=/dev/vda' <<<"$s" || why+=("the stock kernel did not run /sbin/init from /dev/vda")
 		grep -q '^L1-STOCK-DISK wrote' <<<"$s" || why+=("L1 did not write the image back to its disk")
 		local got
-		got=$(debugfs -R 'cat /stock-root.txt' "$tmp/stock-root.img" 2>/dev/null | head -n 1)
+		got=$(debugfs -R 'cat /stock-root.txt' "$tmp/stock-root.img" 2>/dev/null | head -n 1 || true)
 		[ "$got" = written-by-stock-l2 ] || why+=("the image has no /stock-root.txt with the right content (got '${got}')")
 		e2fsck -fn "$tmp/stock-root.img" >"$tmp/stock-root.fsck" 2>&1 ||
 			why+=("e2fsck -fn finds the image unclean (see $tmp/stock-root.fsck)")
@@ -558,7 +558,7 @@ for c in "${cases[@]}"; do
 	why=()
 	limit=$case_timeout_s
 	[ -z "${is_pci_case[$name]+x}" ] || limit=$pci_case_timeout_s
-	[ "$rc" = 0 ] || why+=("VMM exit status $rc$([ "$rc" = 137 ] && echo " (killed after ${limit} s)")")
+	[ "$rc" = 0 ] || why+=("VMM exit status $rc$([ "$rc" != 137 ] || echo " (killed after ${limit} s)")")
 	[ "$marker" = yes ] || why+=("no VMON-L2-INIT-OK marker")
 	[ "$marker" != yes ] || [ "$cpus" = "$want_cpus" ] || why+=("L2 saw $cpus CPUs, expected $want_cpus")
 	test_rc=$(sed -n 's/.* test_rc=\([^ ]*\).*/\1/p' <<<"$line")
