@@ -51,6 +51,14 @@ endif
 VMON_SRCS := $(CORE_SRCS) $(API_SRCS)
 MAIN_SRC := src/main.c
 HDRS     := $(shell find src -name '*.h')
+# x86 ACPI: dsdt.asl compiled by ACPICA's iasl (Debian acpica-tools) into a C array that
+# src/arch/x86/acpi.c includes. It is generated into build/gen/ (never committed) and made a
+# header dependency so every binary that links acpi.c (vmon, vmon.static, unit tests...) has it.
+ifneq ($(ARCH),arm64)
+GEN      := build/gen
+HDRS     += $(GEN)/dsdt.h
+CPPFLAGS += -I$(GEN)
+endif
 
 .PHONY: all static deps demo bench test test-unit test-host test-e2e guest clean fuzz fuzz-build
 all: $(BUILD)/vmon
@@ -103,6 +111,14 @@ GUEST_BINS  := $(patsubst %.c,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 $(BUILD)/guests/%.elf: guests/hosttest/%.c guests/hosttest/rt.S guests/hosttest/rt.h guests/hosttest/guest.ld
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Iguests/hosttest -T guests/hosttest/guest.ld guests/hosttest/rt.S $< -o $@
+
+# iasl -tc writes dsdt.aml and dsdt.hex (unsigned char dsdt_aml_code[]); made static const here.
+build/gen/dsdt.h: src/arch/x86/dsdt.asl
+	@mkdir -p $(@D)
+	iasl -vs -p $(@D)/dsdt -tc $< >$(@D)/dsdt.log 2>&1 || { cat $(@D)/dsdt.log; exit 1; }
+	sed 's/^unsigned char dsdt_aml_code\[\]/static const unsigned char acpi_dsdt_aml[]/' \
+		$(@D)/dsdt.hex >$@.tmp
+	grep -q 'static const unsigned char acpi_dsdt_aml' $@.tmp && mv $@.tmp $@
 
 deps:
 	@scripts/install-deps.sh

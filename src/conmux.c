@@ -65,7 +65,7 @@ int conmux_open(struct conmux *m, const char *sock_path, const char *log_path)
 	/* Best effort: the default 64 KiB also works, it only blocks sooner. */
 	(void)fcntl(m->uart_fd, F_SETPIPE_SZ, CONMUX_PIPE_SIZE);
 	fcntl(m->pipe_rd, F_SETFL, O_NONBLOCK);
-	m->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	m->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (m->log_fd < 0) {
 		ret = -errno;
 		log_err("serial log %s: %s", log_path, strerror(errno));

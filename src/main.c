@@ -28,6 +28,7 @@
 #ifndef VMON_NO_API
 #include "api/vmm.h"
 #include "cli/cli.h"
+#include "cli/state.h"
 #endif
 
 
@@ -327,6 +328,17 @@ static int run_vm(const struct vm_config *cfg)
 	int ret;
 
 	vm_host_defaults(&host);
+#ifndef VMON_NO_API
+	{
+		/* The host's limits bind a plain `vmon run` too (state_limits.c). */
+		char lerr[STATE_ERR_MAX];
+
+		if (state_limits_enforce(cfg->mem_bytes, NULL, lerr)) {
+			log_err("%s", lerr);
+			return EXIT_VMM;
+		}
+	}
+#endif
 	/* struct vm is large (virtqueue scratch per device): keep it off the stack. */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {

@@ -73,9 +73,11 @@ l1_kernel_cmdline() {
 # (VMON_NESTED_L1_SMP overrides it): plain `-smp 2` would give it only one, as QEMU 7.2's
 # default topology is 1 socket x 2 cores and SeaBIOS's MP table lists only the first CPU of
 # each package (L1 has no ACPI).
+# A caller may set the array L1_QEMU_EXTRA: more QEMU arguments (nested.sh adds a disk).
 l1_qemu() {
 	timeout -k 10 "$1" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 		-smp "${VMON_NESTED_L1_SMP:-2,sockets=2}" -m 2048 -nographic -no-reboot \
+		${L1_QEMU_EXTRA[@]+"${L1_QEMU_EXTRA[@]}"} \
 		-kernel "$2/bzImage" -initrd "$3" -append "$(l1_kernel_cmdline)" </dev/null 2>&1 |
 		sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g'
 	return "${PIPESTATUS[0]}"

@@ -150,6 +150,48 @@ static bool is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * 1 when some object key in text (valid JSON: json-c parsed it) holds the
+ * escape \u0000. json-c keeps keys as C strings, so "vcpu_count\u0000x"
+ * would arrive as "vcpu_count": a key is refused rather than truncated
+ * (string values keep their length; get_str checks those).
+ */
+static bool has_nul_key(const char *text, size_t len)
+{
+	bool in_str = false, nul = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (!in_str) {
+			if (c == '"') {
+				in_str = true;
+				nul = false;
+			}
+			continue;
+		}
+		if (c == '\\') {
+			/* RFC 8259 §7: \uXXXX, hex digits in either case; "0000" has no case. */
+			if (i + 5 < len && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4))
+				nul = true;
+			i++; /* the escaped character (a 'u' leaves only hex digits behind) */
+			continue;
+		}
+		if (c != '"')
+			continue;
+		in_str = false;
+		if (!nul)
+			continue;
+		for (i++; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+				      text[i] == '\n'); i++)
+			;
+		if (i < len && text[i] == ':')
+			return true;
+		i--; /* the loop's i++ must see this character again */
+	}
+	return false;
+}
+
 /* Parse the body as exactly one JSON object (config.c's strict parser). NULL after a 400/500. */
 static struct json_object *parse_object(const char *body, size_t len, struct api_response *r)
 {
@@ -162,8 +204,15 @@ static struct json_object *parse_object(const char *body, size_t len, struct api
 		return NULL;
 	}
 	o = config_json_object(body, len, "the body", err, sizeof(err), &ret);
-	if (!o)
+	if (!o) {
 		fault(r, ret == -ENOMEM ? 500 : 400, "%s", err);
+		return NULL;
+	}
+	if (has_nul_key(body, len)) {
+		json_object_put(o);
+		fault(r, 400, "a field name holds a NUL character (\\u0000)");
+		return NULL;
+	}
 	return o;
 }
 

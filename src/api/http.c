@@ -4,16 +4,25 @@
  *
  * Owns: the listening socket (created, checked for a live or stale
  * predecessor, mode 0600, unlinked at stop if it is still ours), the
- * libmicrohttpd daemon and its one internal polling thread, per-request
- * body buffers (bounded by API_MAX_BODY: past it the body is dropped and
- * the answer is 413) and turning api_response into HTTP responses.
+ * libmicrohttpd daemon, per-request body buffers (bounded by API_MAX_BODY:
+ * past it the body is dropped and the answer is 413), turning api_response
+ * into HTTP responses, and the defences against slow clients: a thread per
+ * connection (an op waiting on the VMM thread, or a client that never
+ * finishes, holds up only its own connection), up to HTTP_CONN_LIMIT of
+ * them, an idle timeout, and a reaper that cuts a connection whose request
+ * (headers and body) has not fully arrived HTTP_RECV_LIMIT_S seconds after
+ * it began (a client trickling a byte a second is never idle).
  * Does not own request semantics: api_handle() (api.c) does those.
- * Threads: api_handle() and the backend's ops run on the daemon's thread;
- * start and stop run on the caller's. No global state.
+ * Threads: api_handle() and the backend's ops run on the daemon's
+ * per-connection threads, concurrently (api_handle has no state; the ops
+ * post to a locked queue); the reaper has its own thread; start and stop
+ * run on the caller's. struct http_conn records are shared by all of
+ * these under api_server.lock. No global state.
  */
 #include "api/api.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -29,9 +39,21 @@
 
 #include "log.h"
 
-#define HTTP_CONN_LIMIT   16
-#define HTTP_CONN_TIMEOUT 10 /* seconds of idle before a connection is dropped */
-#define HTTP_BACKLOG      16
+#define HTTP_CONN_LIMIT   64  /* connections (and so threads) at once */
+#define HTTP_CONN_TIMEOUT 10  /* seconds of idle before a connection is dropped */
+#define HTTP_RECV_LIMIT_S 5   /* seconds for a whole request (headers and body) to arrive */
+#define HTTP_REAP_MS      200 /* how often the reaper looks */
+#define HTTP_BACKLOG      64
+#define HTTP_STACK_SIZE   (1024 * 1024) /* per connection thread: api_handle needs ~20 KiB, ASan more */
+
+/* One open connection (libmicrohttpd's socket_context), on api_server.conns. */
+struct http_conn {
+	struct http_conn *next, *prev;
+	int fd;
+	uint64_t since_ns;     /* when the request now arriving began (the connection, or the last reply) */
+	bool busy;             /* a complete request is being answered: no deadline */
+	bool cut;              /* the reaper shut it down */
+};
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -39,6 +61,13 @@ struct api_server {
 	char *path;
 	dev_t dev;             /* the socket file we bound, to unlink only ours */
 	ino_t ino;
+
+	pthread_mutex_t lock;  /* conns and every http_conn on it, stopping */
+	pthread_cond_t wake;   /* the reaper's sleep; signalled at stop */
+	struct http_conn *conns;
+	bool stopping;
+	pthread_t reaper;
+	bool reaper_started;
 };
 
 /* One request in progress: libmicrohttpd's per-connection con_cls. */
@@ -101,6 +130,7 @@ static int listen_unix(struct api_server *s, const char *path)
 {
 	struct sockaddr_un sa;
 	struct stat st;
+	mode_t old;
 	int fd, ret;
 
 	ret = fill_addr(&sa, path);
@@ -118,16 +148,27 @@ static int listen_unix(struct api_server *s, const char *path)
 		log_err("api socket: %s", strerror(errno));
 		return ret;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		log_err("api socket %s: bind: %s", path, strerror(errno));
+	/*
+	 * Born 0600 (the umask), not chmod()ed after: chmod follows a symlink
+	 * swapped in for the socket. bind() itself never follows one (EADDRINUSE).
+	 */
+	old = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (ret) {
+		log_err("api socket %s: bind: %s", path, strerror(-ret));
 		goto fail_close;
 	}
-	/* Nobody can connect before listen(), so there is no window. */
-	if (chmod(path, 0600) < 0 || stat(path, &st) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
+	/* Nobody can connect before listen(). */
+	if (lstat(path, &st) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
 		ret = -errno;
 		log_err("api socket %s: %s", path, strerror(errno));
 		unlink(path);
+		goto fail_close;
+	}
+	if (!S_ISSOCK(st.st_mode)) { /* swapped between bind and lstat: not ours to remove */
+		ret = -EEXIST;
+		log_err("api socket %s: replaced by something else after bind", path);
 		goto fail_close;
 	}
 	s->dev = st.st_dev;
@@ -143,8 +184,112 @@ static void unlink_ours(const struct api_server *s)
 {
 	struct stat st;
 
-	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
+}
+
+/* ---- connections and the reaper */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* libmicrohttpd calls this when a connection opens and once more, before close(fd), when it ends. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct api_server *s = cls;
+	struct http_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = calloc(1, sizeof(*c));
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!c)
+			return; /* untracked: only the idle timeout applies to it */
+		c->fd = ci ? ci->connect_fd : -1;
+		c->since_ns = now_ns();
+		pthread_mutex_lock(&s->lock);
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->lock);
+		*socket_context = c;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED || !c)
+		return;
+	/* Off the list before libmicrohttpd closes the fd: the reaper never shuts a reused fd. */
+	pthread_mutex_lock(&s->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&s->lock);
+	free(c);
+	*socket_context = NULL;
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A request fully arrived (busy) or was answered (the next one's clock starts). */
+static void conn_mark(struct api_server *s, struct MHD_Connection *conn, bool busy)
+{
+	struct http_conn *c = conn_of(conn);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&s->lock);
+	c->busy = busy;
+	if (!busy)
+		c->since_ns = now_ns();
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Shut down every connection whose request is still arriving after
+ * HTTP_RECV_LIMIT_S: its thread then reads EOF and libmicrohttpd closes it.
+ */
+static void *reaper_main(void *arg)
+{
+	struct api_server *s = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		uint64_t now = now_ns(), limit = HTTP_RECV_LIMIT_S * 1000000000ULL;
+
+		for (struct http_conn *c = s->conns; c; c = c->next) {
+			if (c->busy || c->cut || c->fd < 0 || now - c->since_ns < limit)
+				continue;
+			c->cut = true;
+			shutdown(c->fd, SHUT_RDWR);
+			log_debug("api: dropped a client that took over %d s to send its request",
+				  HTTP_RECV_LIMIT_S);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += HTTP_REAP_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->wake, &s->lock, &until);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 /* ---- requests */
@@ -286,6 +431,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		take_upload(q, upload_data, upload_data_size);
 		return MHD_YES;
 	}
+	conn_mark(cls, conn, true);
 	if (q->too_big)
 		return send_too_big(conn);
 	return handle(cls, conn, url, method, q);
@@ -296,9 +442,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_req *q = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	conn_mark(cls, conn, false);
 	if (q) {
 		free(q->buf);
 		free(q);
@@ -321,11 +466,27 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop */
 
+static void server_free(struct api_server *s)
+{
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->reaper, NULL);
+	}
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}
+
 int api_server_start(struct api_server **out, const char *sock_path, const struct api *a)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_ERROR_LOG;
 	struct api_server *s;
-	int fd;
+	int fd, ret;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
@@ -334,27 +495,38 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 		return -ENOMEM;
 	}
 	s->api = *a;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	fd = listen_unix(s, sock_path);
 	if (fd < 0) {
-		free(s->path);
-		free(s);
+		server_free(s);
 		return fd;
 	}
+	ret = pthread_create(&s->reaper, NULL, reaper_main, s);
+	if (ret) {
+		log_err("api: cannot start the reaper thread: %s", strerror(ret));
+		close(fd);
+		unlink_ours(s);
+		server_free(s);
+		return -ret;
+	}
+	s->reaper_started = true;
 	if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 		flags |= MHD_USE_POLL;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_LISTEN_SOCKET, fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
+				     MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
 		log_err("api socket %s: cannot start the HTTP server", sock_path);
 		close(fd);
 		unlink_ours(s);
-		free(s->path);
-		free(s);
+		server_free(s);
 		return -EIO;
 	}
 	log_info("api: listening on %s", sock_path);
@@ -366,8 +538,8 @@ void api_server_stop(struct api_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->daemon); /* joins its thread, closes the listening socket */
+	/* Shuts every connection down and joins its thread, closes the listening socket. */
+	MHD_stop_daemon(s->daemon);
 	unlink_ours(s);
-	free(s->path);
-	free(s);
+	server_free(s);
 }

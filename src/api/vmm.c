@@ -401,6 +401,16 @@ static int vmm_start(struct vmm *v, char *err)
 			return -EINVAL;
 		}
 	}
+	{
+		/* The host's limits, at the start: the API may have set any mem_size_mib. */
+		char why[STATE_ERR_MAX];
+
+		ret = state_limits_enforce(c->mem_bytes, v->o->state_dir, why);
+		if (ret) {
+			snprintf(err, API_ERR_MAX, "cannot start the VM: %.200s", why);
+			return ret;
+		}
+	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, API_ERR_MAX, "out of memory");
@@ -770,8 +780,14 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 	v->host.on_action = vmm_on_action;
 	v->host.action_ctx = v;
 	if (o->state_dir) {
-		char sock[PATH_MAX], log[PATH_MAX];
+		char sock[PATH_MAX], log[PATH_MAX], why[STATE_ERR_MAX];
 
+		/* Ours and not writable by others, or another user could redirect our writes. */
+		ret = state_dir_check(o->state_dir, why);
+		if (ret) {
+			log_err("%s", why);
+			return ret;
+		}
 		snprintf(sock, sizeof(sock), "%s/console.sock", o->state_dir);
 		snprintf(log, sizeof(log), "%s/serial.log", o->state_dir);
 		ret = conmux_open(&v->mux, sock, log);

@@ -38,9 +38,11 @@ static const char help_create[] =
 	"                        30s, 10m, 2h, 1d; a bare number is seconds\n"
 	"  --label KEY=VALUE     a label shown by `vmon ls`; repeatable\n"
 	"\n"
-	"Host limits come from VMON_LIMITS, else /etc/vmon/limits.conf (absent: none):\n"
+	"Host limits come from /etc/vmon/limits.conf (absent: none; it must be root's\n"
+	"and writable by root only; VMON_LIMITS replaces the path for root only):\n"
 	"lines `key = value` with keys max_vms, max_mem, max_vms_per_user,\n"
 	"max_mem_per_user; live VMs count, with their --cpus/--mem (default 1, 256M).\n"
+	"The VM process checks them again when it starts.\n"
 	"Exit status: 0 started, 1 failure (name in use, limit reached, the VM\n"
 	"process failed: its log is printed), 2 usage error.\n";
 
@@ -153,31 +155,6 @@ static int parse_create(int argc, char **argv, struct create_req *r)
 	return 0;
 }
 
-/* Live VMs and their RAM, all users and the caller's. */
-static int count_usage(const char *root, struct state_usage *u, char *err)
-{
-	struct state_entry *v;
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	if (state_list(root, &v, &n, err))
-		return -EIO;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t mib = v[i].has_run && v[i].run.mem_mib ? v[i].run.mem_mib : v[i].meta.mem_mib;
-
-		if (!state_status_live(v[i].status))
-			continue;
-		u->vms++;
-		u->mem += mib << 20;
-		if (v[i].meta.uid == getuid()) {
-			u->user_vms++;
-			u->user_mem += mib << 20;
-		}
-	}
-	state_list_free(v, n);
-	return 0;
-}
-
 /* Child side of the spawn: never returns. */
 static void spawn_child(char **argv, int nullfd, int logfd)
 {
@@ -252,20 +229,27 @@ static int write_meta(const struct create_req *r, const char *dir, pid_t pid, ui
 /* Fork the detached VM process and record it; *pid on success. */
 static int spawn(const struct create_req *r, const char *dir, pid_t *pid)
 {
-	char path[STATE_PATH_MAX + 16], ttl[32], err[STATE_ERR_MAX];
+	char ttl[32], err[STATE_ERR_MAX];
 	char **argv = child_argv(r, dir, ttl, sizeof(ttl));
 	uint64_t start = 0;
-	int nullfd, logfd, ret;
+	int nullfd, logfd = -1, dfd, ret;
 
 	if (!argv)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/vmon.log", dir);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (nullfd < 0 || logfd < 0) {
-		ret = -errno;
-		cli_err("create", "%s: cannot open %s: %s", r->name, logfd < 0 ? path : "/dev/null",
-			strerror(-ret));
+	dfd = state_dir_open(dir, err);
+	if (nullfd < 0 || dfd < 0) {
+		ret = nullfd < 0 ? -errno : dfd;
+		cli_err("create", "%s: %s", r->name, dfd < 0 ? err : "cannot open /dev/null");
+		goto out;
+	}
+	/* DIR is new: the log must be too, never a file planted there. */
+	logfd = openat(dfd, "vmon.log", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+		       0600);
+	ret = logfd < 0 ? -errno : 0;
+	close(dfd);
+	if (ret) {
+		cli_err("create", "%s: cannot create %s/vmon.log: %s", r->name, dir, strerror(-ret));
 		goto out;
 	}
 	fflush(NULL);
@@ -301,6 +285,7 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 	struct state_usage use;
 	struct state_entry e;
 	char err[STATE_ERR_MAX];
+	int rootfd, ret;
 
 	if (state_entry_load(root, r->name, &e) == 0) {
 		if (state_status_live(e.status))
@@ -311,7 +296,7 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 		state_entry_free(&e);
 		return CLI_FAIL;
 	}
-	if (state_limits_load(&lim, err) || count_usage(root, &use, err)) {
+	if (state_limits_load(&lim, err) || state_usage_count(root, NULL, &use, err)) {
 		cli_err("create", "%s", err);
 		return CLI_FAIL;
 	}
@@ -319,8 +304,16 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 		cli_err("create", "%s: %s", r->name, err);
 		return CLI_FAIL;
 	}
-	if (mkdir(dir, 0700) < 0) {
-		cli_err("create", "cannot create %s: %s", dir, strerror(errno));
+	rootfd = state_dir_open(root, err);
+	if (rootfd < 0) {
+		cli_err("create", "%s", err);
+		return CLI_FAIL;
+	}
+	/* mkdirat creates or fails (EEXIST, a planted symlink included): it follows nothing. */
+	ret = mkdirat(rootfd, r->name, 0700) < 0 ? -errno : 0;
+	close(rootfd);
+	if (ret) {
+		cli_err("create", "cannot create %s: %s", dir, strerror(-ret));
 		return CLI_FAIL;
 	}
 	if (spawn(r, dir, pid)) {
@@ -332,13 +325,20 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 
 static void print_log(const char *dir)
 {
-	char path[STATE_PATH_MAX + 16], line[1024];
+	char line[1024], err[STATE_ERR_MAX];
+	int dfd = state_dir_open(dir, err), fd;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/vmon.log", dir);
-	f = fopen(path, "re");
-	if (!f)
+	if (dfd < 0)
 		return;
+	fd = openat(dfd, "vmon.log", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	while (fgets(line, sizeof(line), f))
 		fprintf(stderr, "  | %s%s", line, strchr(line, '\n') ? "" : "\n");
 	fclose(f);

@@ -3,6 +3,12 @@
  * VM names, DIR/meta.json and DIR/state.json, whether an entry's process
  * is really alive, listing, atomic writes, removal and the root's lock.
  * Limits and formatting live in state_limits.c. See state.h.
+ *
+ * Another local user must not redirect our writes: the root and every VM
+ * directory must be ours and not group/world-writable (state_dir_open), and
+ * every file below them is reached through the directory's fd with
+ * O_NOFOLLOW (openat, renameat, mkdirat, unlinkat), new files O_EXCL, so a
+ * symlink swapped in is replaced or refused, never followed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -150,11 +156,54 @@ static int mkdir_p(char *path, mode_t mode)
 	return 0;
 }
 
-int state_root(char *buf, size_t len, char *err)
+int state_dir_open(const char *dir, char *err)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		ret = errno == ELOOP ? -ENOTDIR : -errno;
+		snprintf(err, STATE_ERR_MAX, "state directory %.400s: %s", dir,
+			 ret == -ENOTDIR ? "not a directory (a symlink is refused)" : strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, STATE_ERR_MAX, "state directory %.400s: %s", dir, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, STATE_ERR_MAX,
+			 "state directory %.400s is owned by uid %u, not by you (uid %u): refused",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, STATE_ERR_MAX,
+			 "state directory %.400s is group- or world-writable (mode %03o): refused; "
+			 "chmod go-w it", dir, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int state_dir_check(const char *dir, char *err)
+{
+	int fd = state_dir_open(dir, err);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int state_root_path(char *buf, size_t len, char *err)
 {
 	const char *env = getenv("VMON_STATE_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-	int n, ret;
+	int n;
 
 	if (env && *env)
 		n = snprintf(buf, len, "%s", env);
@@ -171,6 +220,16 @@ int state_root(char *buf, size_t len, char *err)
 		snprintf(err, STATE_ERR_MAX, "state directory path too long");
 		return -ENAMETOOLONG;
 	}
+	return 0;
+}
+
+int state_root(char *buf, size_t len, char *err)
+{
+	struct stat st;
+	int ret = state_root_path(buf, len, err);
+
+	if (ret)
+		return ret;
 	ret = mkdir_p(buf, 0700);
 	if (ret) {
 		snprintf(err, STATE_ERR_MAX, "cannot create state directory %s: %s", buf,
@@ -181,19 +240,27 @@ int state_root(char *buf, size_t len, char *err)
 		snprintf(err, STATE_ERR_MAX, "state directory %s is not a directory", buf);
 		return -ENOTDIR;
 	}
-	return 0;
+	return state_dir_check(buf, err);
 }
 
-/* Read a whole small file, NUL-terminated, malloc'ed. */
-static int read_text(const char *path, char **out)
+/*
+ * Read a whole small regular file DFD/NAME, NUL-terminated, malloc'ed. A
+ * symlink, FIFO or device there is refused (O_NONBLOCK: a FIFO cannot block).
+ */
+static int read_text_at(int dfd, const char *name, char **out)
 {
+	struct stat st;
 	char *buf;
 	ssize_t n;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	buf = malloc(STATE_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);
@@ -304,30 +371,32 @@ int state_run_parse(const char *text, struct state_run *r, char *err)
 
 int state_entry_load(const char *root, const char *name, struct state_entry *e)
 {
-	char path[STATE_PATH_MAX + 32], err[STATE_ERR_MAX], *text;
+	char err[STATE_ERR_MAX], *text;
 	struct stat st;
-	int alive = 0;
+	int alive = 0, dfd;
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	if ((size_t)snprintf(e->dir, sizeof(e->dir), "%s/%s", root, name) >= sizeof(e->dir))
 		return -ENAMETOOLONG;
-	if (lstat(e->dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
+	dfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(dfd, &st) < 0) {
+		close(dfd);
 		return -ENOTDIR;
+	}
 	e->mtime = st.st_mtime;
-	snprintf(path, sizeof(path), "%s/meta.json", e->dir);
-	if (!read_text(path, &text)) {
+	if (!read_text_at(dfd, "meta.json", &text)) {
 		e->has_meta = !state_meta_parse(text, &e->meta, err) &&
 			      !strcmp(e->meta.name, name);
 		free(text);
 	}
-	snprintf(path, sizeof(path), "%s/state.json", e->dir);
-	if (!read_text(path, &text)) {
+	if (!read_text_at(dfd, "state.json", &text)) {
 		e->has_run = !state_run_parse(text, &e->run, err);
 		free(text);
 	}
+	close(dfd);
 	if (e->has_meta)
 		alive = state_pid_matches(e->meta.pid, e->meta.pid_start);
 	e->status = state_classify(e->has_meta, e->has_run, e->run.state, alive);
@@ -398,18 +467,33 @@ void state_list_free(struct state_entry *v, size_t n)
 
 int state_write_json(const char *dir, const char *file, struct json_object *obj, char *err)
 {
-	char tmp[STATE_PATH_MAX + 64], dst[STATE_PATH_MAX + 64];
+	char tmp[STATE_NAME_MAX + 64];
 	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 								 JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text), off = 0;
-	int fd, ret = 0;
+	int dfd, fd, ret = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, file);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (strchr(file, '/') || strlen(file) >= STATE_NAME_MAX) {
+		snprintf(err, STATE_ERR_MAX, "cannot write %.400s/%.64s: not a plain file name", dir,
+			 file);
+		return -EINVAL;
+	}
+	dfd = state_dir_open(dir, err);
+	if (dfd < 0)
+		return dfd;
+	/* Per writer (the VM process, vmon stop): one's leftover never blocks another. */
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT) {
+		ret = -errno;
+		snprintf(err, STATE_ERR_MAX, "cannot write %.300s/%.64s: %s", dir, tmp, strerror(-ret));
+		close(dfd);
+		return ret;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, STATE_ERR_MAX, "cannot write %.400s: %s", tmp, strerror(-ret));
+		snprintf(err, STATE_ERR_MAX, "cannot write %.300s/%.64s: %s", dir, tmp, strerror(-ret));
+		close(dfd);
 		return ret;
 	}
 	while (off < len) {
@@ -427,12 +511,14 @@ int state_write_json(const char *dir, const char *file, struct json_object *obj,
 		ret = -EIO;
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
-	if (!ret && rename(tmp, dst) < 0)
+	/* rename replaces whatever is at file, a symlink included, and follows nothing. */
+	if (!ret && renameat(dfd, tmp, dfd, file) < 0)
 		ret = -errno;
 	if (ret) {
-		unlink(tmp);
-		snprintf(err, STATE_ERR_MAX, "cannot write %.400s: %s", dst, strerror(-ret));
+		unlinkat(dfd, tmp, 0);
+		snprintf(err, STATE_ERR_MAX, "cannot write %.300s/%.64s: %s", dir, file, strerror(-ret));
 	}
+	close(dfd);
 	return ret;
 }
 
@@ -478,21 +564,30 @@ int state_rmtree(const char *dir)
 
 int state_lock(const char *root, char *err)
 {
-	char path[STATE_PATH_MAX + 16];
-	int fd, ret;
+	struct stat st;
+	int dfd, fd, ret;
 
-	snprintf(path, sizeof(path), "%s/.lock", root);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, STATE_ERR_MAX, "cannot open %.400s: %s", path, strerror(-ret));
+	dfd = state_dir_open(root, err);
+	if (dfd < 0)
+		return dfd;
+	/* It stays between runs, so no O_EXCL; O_NOFOLLOW and the checks below refuse a plant. */
+	fd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	ret = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (!ret && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()))
+		ret = -EPERM;
+	if (ret) {
+		snprintf(err, STATE_ERR_MAX, "cannot open %.400s/.lock: %s", root,
+			 ret == -EPERM ? "not a regular file of yours" : strerror(-ret));
+		if (fd >= 0)
+			close(fd);
 		return ret;
 	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
 		ret = -errno;
-		snprintf(err, STATE_ERR_MAX, "cannot lock %.400s: %s", path, strerror(-ret));
+		snprintf(err, STATE_ERR_MAX, "cannot lock %.400s/.lock: %s", root, strerror(-ret));
 		close(fd);
 		return ret;
 	}

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 struct json_object;
+struct stat;
 
 #define STATE_NAME_MAX 65    /* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} + NUL */
 #define STATE_ERR_MAX  512
@@ -101,8 +102,21 @@ int state_proc_start(pid_t pid, uint64_t *start);
 int state_pid_matches(pid_t pid, uint64_t pid_start);
 
 /* ---- the state root and entries */
-/* VMON_STATE_DIR, $XDG_RUNTIME_DIR/vmon, /run/vmon for root; created 0700. */
+/*
+ * VMON_STATE_DIR, $XDG_RUNTIME_DIR/vmon, /run/vmon for root; created 0700.
+ * Refused (-EPERM, -ENOTDIR) unless state_dir_check passes.
+ */
 int state_root(char *buf, size_t len, char *err);
+/* The path state_root would use, without creating or checking it. */
+int state_root_path(char *buf, size_t len, char *err);
+/*
+ * Open dir (the root or a VM's DIR) as a directory fd: not a symlink, owned
+ * by the effective user, not group- or world-writable. The fd, or -errno
+ * (-EPERM for a wrong owner or mode) with the reason in err.
+ */
+int state_dir_open(const char *dir, char *err);
+/* state_dir_open, closing the fd: 0 or -errno with the reason in err. */
+int state_dir_check(const char *dir, char *err);
 int state_meta_parse(const char *text, struct state_meta *m, char *err);
 int state_run_parse(const char *text, struct state_run *r, char *err);
 /* Read DIR/meta.json, DIR/state.json, check the pid and classify. */
@@ -111,7 +125,10 @@ void state_entry_free(struct state_entry *e);
 /* All entries (directories not starting with '.'), sorted by name. */
 int state_list(const char *root, struct state_entry **out, size_t *n, char *err);
 void state_list_free(struct state_entry *v, size_t n);
-/* Write json to DIR/FILE atomically (DIR/FILE.tmp + rename), mode 0600. */
+/*
+ * Write json to DIR/FILE atomically (DIR/FILE.PID.tmp, O_EXCL, renamed over
+ * FILE), mode 0600, all through DIR's fd (state_dir_open checks DIR).
+ */
 int state_write_json(const char *dir, const char *file, struct json_object *obj, char *err);
 /* Remove DIR and everything below it (no symlinks followed). */
 int state_rmtree(const char *dir);
@@ -130,8 +147,28 @@ struct state_usage {
 void state_limits_none(struct state_limits *l);
 /* Parse a limits file's text; errors name path:line. */
 int state_limits_parse(const char *text, const char *path, struct state_limits *l, char *err);
-/* VMON_LIMITS, else /etc/vmon/limits.conf; an absent file means no limits. */
+/*
+ * VMON_LIMITS when the caller is root (for tests), else /etc/vmon/limits.conf:
+ * a non-root user's VMON_LIMITS is ignored.
+ */
+const char *state_limits_path(void);
+/* 1 when file (fstat) in dir (stat) is root's and only root can change or swap it. */
+int state_limits_trusted(const struct stat *file, const struct stat *dir);
+/*
+ * Load state_limits_path(): an absent file means no limits; one that is
+ * not state_limits_trusted (or a symlink) is -EPERM, so nothing starts.
+ */
 int state_limits_load(struct state_limits *l, char *err);
+/* Live entries under root (not the one named skip, may be NULL) and their RAM. */
+int state_usage_count(const char *root, const char *skip, struct state_usage *u, char *err);
+/*
+ * The VM process's own check at its start, for mem bytes of guest RAM:
+ * limits loaded as above, usage counted under state_dir's parent (the root
+ * `vmon create` used; this VM excluded) or, without a state_dir, under the
+ * caller's state root if it exists. 0, or -EPERM (limit reached, the
+ * reason in err) or another -errno (a bad limits file).
+ */
+int state_limits_enforce(uint64_t mem, const char *state_dir, char *err);
 /* 0 when one more VM with mem bytes fits, else -EDQUOT with the reason in err. */
 int state_limits_check(const struct state_limits *l, const struct state_usage *u,
 		       uint64_t mem, char *err);

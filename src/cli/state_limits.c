@@ -1,23 +1,38 @@
 /*
- * state_limits.c: host-wide limits on live VMs (the limits file and the
- * decision `vmon create` takes under the state root's lock), and the
- * size/duration formatting the CLI prints. Pure except state_limits_load.
+ * state_limits.c: host-wide limits on live VMs (the limits file, the
+ * decision `vmon create` takes under the state root's lock and the one the
+ * VM process takes again at its start), and the size/duration formatting
+ * the CLI prints. Pure except state_limits_load, state_usage_count and
+ * state_limits_enforce. Runs on the CLI's thread or the VM process's VMM
+ * thread; no state.
  *
  * Limits file: lines "key = value", '#' starts a comment, blank lines are
  * fine. Keys: max_vms, max_vms_per_user (counts), max_mem, max_mem_per_user
  * (sizes as --mem takes them: 8G, 512M, a bare number is MiB).
+ *
+ * The file is the administrator's: /etc/vmon/limits.conf, which must be a
+ * regular file owned by root and not group/world-writable, in a directory
+ * of the same kind (or a sticky one), else it is refused and nothing
+ * starts. VMON_LIMITS replaces the path only when the caller is root
+ * (tests); for anyone else it is ignored, so a user cannot swap in a file
+ * of their own.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/state.h"
 #include "config.h"
 
 #define LIMITS_DEFAULT_PATH "/etc/vmon/limits.conf"
+#define LIMITS_FILE_MAX     65536
 
 void state_fmt_duration(int64_t secs, char *buf, size_t len)
 {
@@ -143,36 +158,137 @@ int state_limits_parse(const char *text, const char *path, struct state_limits *
 	return ret;
 }
 
-int state_limits_load(struct state_limits *l, char *err)
+const char *state_limits_path(void)
 {
 	const char *env = getenv("VMON_LIMITS");
-	const char *path = env && *env ? env : LIMITS_DEFAULT_PATH;
-	char *text;
-	size_t len;
-	FILE *f;
-	int ret;
 
-	state_limits_none(l);
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		ret = -errno;
-		snprintf(err, STATE_ERR_MAX, "cannot read limits file %s: %s", path, strerror(-ret));
+	if (env && *env && getuid() == 0 && geteuid() == 0)
+		return env;
+	return LIMITS_DEFAULT_PATH;
+}
+
+int state_limits_trusted(const struct stat *file, const struct stat *dir)
+{
+	if (!S_ISREG(file->st_mode) || file->st_uid != 0 || (file->st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	/* Whoever may rename entries of the directory may swap the file. */
+	if (!S_ISDIR(dir->st_mode) || dir->st_uid != 0)
+		return 0;
+	return !(dir->st_mode & (S_IWGRP | S_IWOTH)) || (dir->st_mode & S_ISVTX);
+}
+
+/* Open path for reading if it is a trusted limits file; -ENOENT when absent. */
+static int limits_open(const char *path, char *err)
+{
+	struct stat st, dst;
+	char dir[STATE_PATH_MAX];
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno == ELOOP ? -EPERM : -errno;
+		if (ret != -ENOENT)
+			snprintf(err, STATE_ERR_MAX, "cannot read limits file %.400s: %s", path,
+				 ret == -EPERM ? "a symlink is refused" : strerror(-ret));
 		return ret;
 	}
-	text = calloc(1, 65537);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (fstat(fd, &st) < 0 || stat(dirname(dir), &dst) < 0 || !state_limits_trusted(&st, &dst)) {
+		snprintf(err, STATE_ERR_MAX,
+			 "limits file %.400s: refused: it (and its directory) must be root's and "
+			 "not writable by group or others", path);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int state_limits_load(struct state_limits *l, char *err)
+{
+	const char *path = state_limits_path();
+	size_t len = 0;
+	char *text;
+	ssize_t n;
+	int fd, ret;
+
+	state_limits_none(l);
+	fd = limits_open(path, err);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	text = malloc(LIMITS_FILE_MAX + 1);
 	if (!text) {
-		fclose(f);
+		close(fd);
 		snprintf(err, STATE_ERR_MAX, "out of memory");
 		return -ENOMEM;
 	}
-	len = fread(text, 1, 65536, f);
-	fclose(f);
+	while (len < LIMITS_FILE_MAX && (n = read(fd, text + len, LIMITS_FILE_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
 	text[len] = 0;
 	ret = state_limits_parse(text, path, l, err);
 	free(text);
 	return ret;
+}
+
+int state_usage_count(const char *root, const char *skip, struct state_usage *u, char *err)
+{
+	struct state_entry *v;
+	size_t n;
+
+	memset(u, 0, sizeof(*u));
+	if (state_list(root, &v, &n, err))
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t mib = v[i].has_run && v[i].run.mem_mib ? v[i].run.mem_mib : v[i].meta.mem_mib;
+
+		if (!state_status_live(v[i].status) || (skip && !strcmp(v[i].name, skip)))
+			continue;
+		u->vms++;
+		u->mem += mib << 20;
+		if (v[i].meta.uid == getuid()) {
+			u->user_vms++;
+			u->user_mem += mib << 20;
+		}
+	}
+	state_list_free(v, n);
+	return 0;
+}
+
+static int limits_any(const struct state_limits *l)
+{
+	return l->max_vms != STATE_NO_LIMIT || l->max_mem != STATE_NO_LIMIT ||
+	       l->max_vms_per_user != STATE_NO_LIMIT || l->max_mem_per_user != STATE_NO_LIMIT;
+}
+
+int state_limits_enforce(uint64_t mem, const char *state_dir, char *err)
+{
+	char root[STATE_PATH_MAX], name[STATE_PATH_MAX], tmp[STATE_PATH_MAX];
+	struct state_limits l;
+	struct state_usage u;
+	struct stat st;
+	int ret;
+
+	ret = state_limits_load(&l, err);
+	if (ret || !limits_any(&l))
+		return ret;
+	memset(&u, 0, sizeof(u));
+	if (state_dir) {
+		/* DIR/.. is the root `vmon create` counted under; this VM is one of its entries. */
+		snprintf(tmp, sizeof(tmp), "%s", state_dir);
+		snprintf(name, sizeof(name), "%s", basename(tmp));
+		snprintf(tmp, sizeof(tmp), "%s", state_dir);
+		snprintf(root, sizeof(root), "%s", dirname(tmp));
+		ret = state_dir_check(root, err) ? 0 : state_usage_count(root, name, &u, err);
+	} else if (!state_root_path(root, sizeof(root), err) && lstat(root, &st) == 0 &&
+		   !state_dir_check(root, err)) {
+		ret = state_usage_count(root, NULL, &u, err);
+	}
+	if (ret)
+		return ret;
+	ret = state_limits_check(&l, &u, mem, err);
+	return ret ? -EPERM : 0;
 }
 
 int state_limits_check(const struct state_limits *l, const struct state_usage *u, uint64_t mem,

@@ -286,6 +286,15 @@ if kvm_case kernel-too-big; then
 	vm bigrd -k $G/hello.elf --mem 4M --initrd "$T/initrd"; one_line initrd-too-big 1 'initrd .* does not fit'
 fi
 
+# ---- what another local user must not be able to do (issue #12): its own script, counted here.
+if [ -x tests/host/hostile-user.sh ]; then
+	hu=$(VMON="$VMON" tests/host/hostile-user.sh 2>&1)
+	echo "$hu" | grep -E '^(ok|FAIL|SKIP|     )'
+	read -r hp hf hs < <(echo "$hu" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' | tail -n 1)
+	if [ -n "${hp:-}" ]; then pass=$((pass + hp)); fail=$((fail + hf)); skip=$((skip + hs))
+	else echo "FAIL hostile-user: no summary line"; fail=$((fail + 1)); fi
+fi
+
 echo "host tests: $pass passed, $fail failed, $skip skipped"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

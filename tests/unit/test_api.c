@@ -643,6 +643,35 @@ TEST(malformed_body)
 	reset();
 }
 
+/* A key with \u0000 would reach json-c truncated ("vcpu_count\u0000x" as "vcpu_count"). */
+TEST(nul_in_key)
+{
+	static const char *const bad[] = {
+		"{\"action_type\\u0000x\":\"InstanceStart\"}",
+		"{\"\\u0000\":1,\"action_type\":\"InstanceStart\"}",
+		"{\"action_type\":\"InstanceStart\",\"a\\\\\" : 1, \"b\\\\\\u0000\" \n:2}",
+	};
+
+	reset();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (req("PUT", "/actions", bad[i]) != 400)
+			fprintf(stderr, "  body '%s'\n", bad[i]);
+		CHECK_EQ(resp.status, 400);
+		CHECK(is_fault("NUL"));
+	}
+	CHECK_EQ(req("PUT", "/machine-config", "{\"vcpu_count\\u0000\":2,\"mem_size_mib\":64}"), 400);
+	CHECK(is_fault("NUL"));
+	CHECK_EQ(total_calls(), 0);
+	/* An escaped backslash before "u0000" is no NUL. */
+	CHECK_EQ(req("PUT", "/boot-source", "{\"kernel_image_path\":\"/k\\\\u0000\"}"), 204);
+	CHECK_EQ(req("PUT", "/boot-source", "{\"kernel_image_path\\\\u0000\":\"/k\"}"), 400);
+	CHECK(is_fault("unknown field"));
+	/* A NUL in a value is get_str's to refuse, as before. */
+	CHECK_EQ(req("PUT", "/boot-source", "{\"kernel_image_path\":\"/k\\u0000x\"}"), 400);
+	CHECK(is_fault("NUL"));
+	reset();
+}
+
 /* ---- backend errors */
 
 TEST(backend_errors)
@@ -893,5 +922,5 @@ TEST(server_stale_and_errors)
 TEST_MAIN(T(root), T(boot_source), T(boot_source_errors), T(machine_config_get),
 	  T(machine_config_put), T(machine_config_patch), T(drives), T(network_interfaces),
 	  T(actions), T(vm_state), T(vm_config_and_stats), T(not_found), T(method_not_allowed),
-	  T(oversize), T(content_type), T(malformed_body), T(backend_errors), T(server_basic),
+	  T(oversize), T(content_type), T(malformed_body), T(nul_in_key), T(backend_errors), T(server_basic),
 	  T(server_oversize), T(server_stale_and_errors))

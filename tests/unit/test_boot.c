@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "arch/x86/boot.h"
+#include "arch/x86/pc_layout.h"
 #include "gmem.h"
 #include "test.h"
 #include "util.h"
@@ -417,12 +418,15 @@ static const uint8_t pvh_note[] = { U32(4), U32(4), U32(18), 'X', 'e', 'n', 0, U
 
 /* ---- shared checks --------------------------------------------------- */
 
-/* e820 as boot_e820 must describe a flat RAM of size bytes at gpa 0 (size > 1 MiB). */
+/*
+ * e820 as boot_e820 must describe a flat RAM of size bytes at gpa 0 (size > 1 MiB):
+ * the ACPI tables and BIOS area reserved from PC_ACPI_BASE, the ECAM window reserved.
+ */
 static void check_e820_flat(struct test_ctx *t_, const struct e820_entry *e, unsigned n,
 			    uint64_t size)
 {
-	CHECK_EQ(n, 4);
-	if (n != 4)
+	CHECK_EQ(n, 5);
+	if (n != 5)
 		return;
 	CHECK_EQ(e[0].addr, 0);
 	CHECK_EQ(e[0].size, BOOT_EBDA_START);
@@ -430,12 +434,15 @@ static void check_e820_flat(struct test_ctx *t_, const struct e820_entry *e, uns
 	CHECK_EQ(e[1].addr, BOOT_EBDA_START);
 	CHECK_EQ(e[1].size, 0xa0000 - BOOT_EBDA_START);
 	CHECK_EQ(e[1].type, E820_RESERVED);
-	CHECK_EQ(e[2].addr, BOOT_BIOS_START);
-	CHECK_EQ(e[2].size, BOOT_HIGH_START - BOOT_BIOS_START);
+	CHECK_EQ(e[2].addr, PC_ACPI_BASE);
+	CHECK_EQ(e[2].size, BOOT_HIGH_START - PC_ACPI_BASE);
 	CHECK_EQ(e[2].type, E820_RESERVED);
 	CHECK_EQ(e[3].addr, BOOT_HIGH_START);
 	CHECK_EQ(e[3].size, size - BOOT_HIGH_START);
 	CHECK_EQ(e[3].type, E820_RAM);
+	CHECK_EQ(e[4].addr, PC_PCI_ECAM_BASE);
+	CHECK_EQ(e[4].size, PC_PCI_ECAM_SIZE);
+	CHECK_EQ(e[4].type, E820_RESERVED);
 }
 
 /* The zero page's e820 table equals what boot_e820 reports for m. */
@@ -864,11 +871,11 @@ TEST(bzimage_x86_layout)
 		goto out;
 	CHECK_EQ(load(t_, &m, &img, &info), 0);
 	zp = gp(&m, ZP, 0x1000);
-	CHECK_EQ(zp[ZP_E820_ENTRIES], 5);
+	CHECK_EQ(zp[ZP_E820_ENTRIES], 6);
 	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 3 * 20 + 8), X86_HOLE_START - BOOT_HIGH_START);
-	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 4 * 20), GMEM_4G);
-	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 4 * 20 + 8), 512 * MiB);
-	CHECK_EQ(le32_get(zp + ZP_E820_TABLE + 4 * 20 + 16), E820_RAM);
+	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 5 * 20), GMEM_4G);
+	CHECK_EQ(le64_get(zp + ZP_E820_TABLE + 5 * 20 + 8), 512 * MiB);
+	CHECK_EQ(le32_get(zp + ZP_E820_TABLE + 5 * 20 + 16), E820_RAM);
 	check_zp_e820(t_, &m, zp);
 	/* Below 3 GiB RAM ends and initrd_addr_max is 2 GiB - 1: the lower wins. */
 	check_initrd(t_, &m, &info, ilen, 0x80000000ULL);
@@ -1471,7 +1478,7 @@ TEST(e820_layouts)
 	check_e820_flat(t_, e, boot_e820(&r.m, e, E820_MAX), RAM_SIZE);
 	/* Too small a table: nothing, rather than a partial map. */
 	memset(e, 0x5a, sizeof(e));
-	CHECK_EQ(boot_e820(&r.m, e, 4 + GMEM_MAX_REGIONS - 1), 0);
+	CHECK_EQ(boot_e820(&r.m, e, 5 + GMEM_MAX_REGIONS - 1), 0);
 	CHECK_EQ(e[0].addr, 0x5a5a5a5a5a5a5a5aULL);
 	CHECK_EQ(boot_e820(&r.m, e, 0), 0);
 	ram_free(&r);
@@ -1479,21 +1486,23 @@ TEST(e820_layouts)
 	/* Exactly 1 MiB of RAM: no RAM entry above 1 MiB. */
 	ram_new(&r, MiB);
 	n = boot_e820(&r.m, e, E820_MAX);
-	CHECK_EQ(n, 3);
+	CHECK_EQ(n, 4);
 	CHECK_EQ(e[2].addr + e[2].size, BOOT_HIGH_START);
 	ram_free(&r);
 
 	/* x86 layout, 3.5 GiB: RAM up to the hole, then 512 MiB from 4 GiB. */
 	CHECK_EQ(x86_mem_init(&m, 3584 * MiB), 0);
 	n = boot_e820(&m, e, E820_MAX);
-	CHECK_EQ(n, 5);
-	if (n == 5) {
+	CHECK_EQ(n, 6);
+	if (n == 6) {
 		CHECK_EQ(e[3].addr, BOOT_HIGH_START);
 		CHECK_EQ(e[3].size, X86_HOLE_START - BOOT_HIGH_START);
 		CHECK_EQ(e[3].type, E820_RAM);
-		CHECK_EQ(e[4].addr, GMEM_4G);
-		CHECK_EQ(e[4].size, 512 * MiB);
-		CHECK_EQ(e[4].type, E820_RAM);
+		CHECK_EQ(e[4].addr, PC_PCI_ECAM_BASE); /* in the hole, between the RAM ranges */
+		CHECK_EQ(e[4].type, E820_RESERVED);
+		CHECK_EQ(e[5].addr, GMEM_4G);
+		CHECK_EQ(e[5].size, 512 * MiB);
+		CHECK_EQ(e[5].type, E820_RAM);
 	}
 	/* Sorted, non-overlapping, and RAM totals the guest's RAM minus the reserved holes. */
 	{
@@ -1511,7 +1520,7 @@ TEST(e820_layouts)
 
 	/* Exactly 3 GiB: nothing above 4 GiB. */
 	CHECK_EQ(x86_mem_init(&m, X86_HOLE_START), 0);
-	CHECK_EQ(boot_e820(&m, e, E820_MAX), 4);
+	CHECK_EQ(boot_e820(&m, e, E820_MAX), 5);
 	gmem_free(&m);
 }
 

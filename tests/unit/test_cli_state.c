@@ -6,6 +6,7 @@
  * against this process's own /proc entry. Single-threaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +113,10 @@ TEST(limits_load_env)
 		return;
 	CHECK(write(fd, "max_vms = 3\nbogus\n", 18) == 18);
 	close(fd);
+	if (geteuid() != 0) { /* VMON_LIMITS is root's only */
+		unlink(path);
+		return;
+	}
 	setenv("VMON_LIMITS", path, 1);
 	CHECK_EQ(state_limits_load(&l, err), -EINVAL);
 	CHECK(strstr(err, ":2: want 'key = value'") != NULL);
@@ -120,6 +125,105 @@ TEST(limits_load_env)
 	/* Absent file: no limits, no error. */
 	CHECK_EQ(state_limits_load(&l, err), 0);
 	CHECK(l.max_vms == STATE_NO_LIMIT);
+	unsetenv("VMON_LIMITS");
+}
+
+/* The limits file must be root's and only root's to change (issue #12). */
+TEST(limits_trusted)
+{
+	struct stat f = { .st_mode = S_IFREG | 0644, .st_uid = 0 };
+	struct stat d = { .st_mode = S_IFDIR | 0755, .st_uid = 0 };
+	struct stat x;
+
+	CHECK(state_limits_trusted(&f, &d));
+	x = f, x.st_uid = 1000;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFREG | 0664;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFREG | 0646;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = f, x.st_mode = S_IFIFO | 0644;
+	CHECK(!state_limits_trusted(&x, &d));
+	x = d, x.st_uid = 1000;
+	CHECK(!state_limits_trusted(&f, &x));
+	x = d, x.st_mode = S_IFDIR | 0777;
+	CHECK(!state_limits_trusted(&f, &x));
+	x = d, x.st_mode = S_IFDIR | 01777; /* /tmp: others cannot rename root's file */
+	CHECK(state_limits_trusted(&f, &x));
+}
+
+TEST(limits_file_refusals)
+{
+	char dir[] = "/tmp/vmon-limdir-XXXXXX", path[64], link[64], err[STATE_ERR_MAX] = "";
+	struct state_limits l;
+	FILE *f;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "  SKIP limits_file_refusals: needs root (VMON_LIMITS is root's only)\n");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/limits.conf", dir);
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("max_mem = 8M\n", f);
+	fclose(f);
+	CHECK_EQ(chmod(path, 0644), 0);
+	setenv("VMON_LIMITS", path, 1);
+	CHECK_EQ(state_limits_load(&l, err), 0);
+	CHECK_EQ(l.max_mem, 8 * MiB);
+	CHECK_EQ(chmod(path, 0666), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK(strstr(err, "refused") != NULL);
+	CHECK_EQ(chmod(path, 0644), 0);
+	CHECK_EQ(chown(path, 65534, 65534), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK_EQ(chown(path, 0, 0), 0);
+	CHECK_EQ(chmod(dir, 0777), 0);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK_EQ(chmod(dir, 0700), 0);
+	CHECK_EQ(symlink(path, link), 0);
+	setenv("VMON_LIMITS", link, 1);
+	CHECK_EQ(state_limits_load(&l, err), -EPERM);
+	CHECK(strstr(err, "symlink") != NULL);
+	/* The VM process's check: 8M alone is over a max_mem of 8M? No; 16M is. */
+	setenv("VMON_LIMITS", path, 1);
+	setenv("VMON_STATE_DIR", dir, 1); /* no live VMs there */
+	CHECK_EQ(state_limits_enforce(8 * MiB, NULL, err), 0);
+	CHECK_EQ(state_limits_enforce(16 * MiB, NULL, err), -EPERM);
+	CHECK(strstr(err, "limit max_mem = 8M exceeded") != NULL);
+	unsetenv("VMON_STATE_DIR");
+	unsetenv("VMON_LIMITS");
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A non-root caller's VMON_LIMITS is ignored: the path stays the system file. */
+TEST(limits_env_root_only)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0) {
+		setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+		CHECK(strcmp(state_limits_path(), "/etc/vmon/limits.conf") == 0);
+		unsetenv("VMON_LIMITS");
+		return;
+	}
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+		_exit(strcmp(state_limits_path(), "/etc/vmon/limits.conf") ? 1 : 0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	setenv("VMON_LIMITS", "/tmp/mine.conf", 1);
+	CHECK(strcmp(state_limits_path(), "/tmp/mine.conf") == 0);
 	unsetenv("VMON_LIMITS");
 }
 
@@ -356,6 +460,140 @@ TEST(entry_stale_detection)
 	CHECK(access(root, F_OK) < 0);
 }
 
+/* ---- another user must not redirect our writes (issue #12) */
+
+static void mkroot(char *root, size_t len)
+{
+	snprintf(root, len, "/tmp/vmon-test-root.XXXXXX");
+	if (!mkdtemp(root))
+		root[0] = 0;
+}
+
+static int slurp_is(const char *path, const char *want)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return !strcmp(buf, want);
+}
+
+TEST(state_dir_refusals)
+{
+	char root[64], link[96], err[STATE_ERR_MAX];
+
+	mkroot(root, sizeof(root));
+	CHECK(root[0]);
+	CHECK_EQ(state_dir_check(root, err), 0);
+	CHECK_EQ(chmod(root, 0777), 0);
+	CHECK_EQ(state_dir_check(root, err), -EPERM);
+	CHECK(strstr(err, "world-writable") != NULL);
+	CHECK_EQ(chmod(root, 0720), 0);
+	CHECK_EQ(state_dir_check(root, err), -EPERM);
+	CHECK_EQ(chmod(root, 0755), 0);
+	CHECK_EQ(state_dir_check(root, err), 0);
+	/* A symlink to our own directory is refused all the same: it could be re-pointed. */
+	snprintf(link, sizeof(link), "%s.lnk", root);
+	CHECK_EQ(symlink(root, link), 0);
+	CHECK_EQ(state_dir_check(link, err), -ENOTDIR);
+	CHECK(strstr(err, "symlink") != NULL);
+	unlink(link);
+	if (geteuid() == 0) {
+		CHECK_EQ(chown(root, 65534, 65534), 0);
+		CHECK_EQ(state_dir_check(root, err), -EPERM);
+		CHECK(strstr(err, "owned by uid 65534") != NULL);
+		CHECK_EQ(chown(root, 0, 0), 0);
+	}
+	setenv("VMON_STATE_DIR", root, 1);
+	CHECK_EQ(chmod(root, 0703), 0);
+	{
+		char buf[STATE_PATH_MAX];
+
+		CHECK_EQ(state_root(buf, sizeof(buf), err), -EPERM);
+		CHECK_EQ(chmod(root, 0700), 0);
+		CHECK_EQ(state_root(buf, sizeof(buf), err), 0);
+	}
+	unsetenv("VMON_STATE_DIR");
+	rmdir(root);
+}
+
+/* A symlink planted as state.json, its tmp file or .lock points at a victim: never followed. */
+TEST(state_writes_follow_no_symlink)
+{
+	char root[64], victim[96], p[160], tmpname[64], err[STATE_ERR_MAX];
+	struct json_object *o = json_object_new_object();
+	struct state_entry e;
+	FILE *f;
+	int fd;
+
+	mkroot(root, sizeof(root));
+	snprintf(victim, sizeof(victim), "%s.victim", root);
+	f = fopen(victim, "w");
+	CHECK(f != NULL);
+	fputs("precious", f);
+	fclose(f);
+	json_object_object_add(o, "state", json_object_new_string("Running"));
+
+	snprintf(p, sizeof(p), "%s/state.json", root);
+	CHECK_EQ(symlink(victim, p), 0);
+	snprintf(tmpname, sizeof(tmpname), "state.json.%d.tmp", (int)getpid());
+	snprintf(p, sizeof(p), "%s/%s", root, tmpname);
+	CHECK_EQ(symlink(victim, p), 0);
+	CHECK_EQ(state_write_json(root, "state.json", o, err), 0);
+	CHECK(slurp_is(victim, "precious"));
+	snprintf(p, sizeof(p), "%s/state.json", root);
+	{
+		struct stat st;
+
+		CHECK_EQ(lstat(p, &st), 0);
+		CHECK(S_ISREG(st.st_mode));
+		CHECK_EQ(st.st_mode & 0777, 0600);
+	}
+	unlink(p);
+
+	/* .lock as a symlink: refused, the victim untouched. */
+	snprintf(p, sizeof(p), "%s/.lock", root);
+	CHECK_EQ(symlink(victim, p), 0);
+	CHECK(state_lock(root, err) < 0);
+	CHECK(slurp_is(victim, "precious"));
+	unlink(p);
+	fd = state_lock(root, err);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+
+	/* An entry whose meta.json is a FIFO or a symlink: loaded as an orphan, without blocking. */
+	snprintf(p, sizeof(p), "%s/vm1", root);
+	CHECK_EQ(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/vm1/meta.json", root);
+	CHECK_EQ(mkfifo(p, 0600), 0);
+	alarm(5);
+	CHECK_EQ(state_entry_load(root, "vm1", &e), 0);
+	alarm(0);
+	CHECK_EQ(e.status, STATE_ORPHAN);
+	state_entry_free(&e);
+	/* A VM directory that is a symlink is no entry. */
+	snprintf(p, sizeof(p), "%s/vm2", root);
+	CHECK_EQ(symlink(root, p), 0);
+	CHECK_EQ(state_entry_load(root, "vm2", &e), -ENOTDIR);
+	state_entry_free(&e);
+	/* Writing into a symlinked VM directory is refused. */
+	CHECK(state_write_json(p, "state.json", o, err) < 0);
+	snprintf(p, sizeof(p), "%s/vm2/state.json", root);
+	CHECK(access(p, F_OK) < 0);
+	/* A file name with a slash is refused. */
+	CHECK_EQ(state_write_json(root, "../x", o, err), -EINVAL);
+
+	json_object_put(o);
+	CHECK_EQ(state_rmtree(root), 0);
+	unlink(victim);
+}
+
 TEST(escape_filter)
 {
 	struct cli_escape e = { 0 };
@@ -385,6 +623,7 @@ TEST(escape_filter)
 	CHECK(!memcmp(out, "\x01q", 2));
 }
 
-TEST_MAIN(T(name_valid), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_check),
+TEST_MAIN(T(name_valid), T(state_dir_refusals), T(state_writes_follow_no_symlink), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_trusted),
+	  T(limits_file_refusals), T(limits_env_root_only), T(limits_check),
 	  T(fmt_duration), T(fmt_size_and_ttl), T(classify), T(pid_matches), T(meta_state_parse),
 	  T(entry_stale_detection), T(escape_filter))

@@ -11,7 +11,8 @@
  * that also records MSI messages (the fake answers -ENOTSUP, so msix.c
  * sends each message with machine_ops.msi) and, when a test asks, absorbs
  * doorbells as an accelerator with ioeventfd would.
- * Covered: the function's identity, the capability list (the five virtio
+ * Covered: the function's identity (rng, and blk as a second function
+ * with its device configuration read through the BAR), the capability list (the five virtio
  * capabilities, MSI-X, where they point), feature negotiation, queue setup,
  * a request through the notify doorbell completing with an MSI-X message,
  * the INTx + ISR path with MSI-X off, doorbell registration following the
@@ -23,6 +24,8 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +34,7 @@
 #include "pci/msix.h"
 #include "pci/pci.h"
 #include "test.h"
+#include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
@@ -326,6 +330,35 @@ TEST(identity)
 	CHECK_EQ(cfg_rd(f, PCI_BAR0 + 16, 4) & 0x7, 0x4);
 	cfg_wr(f, PCI_BAR0 + 16, 4, 0xffffffff);
 	CHECK_EQ(cfg_rd(f, PCI_BAR0 + 16, 4) & ~0xfu, (uint32_t)-VIRTIO_PCI_BAR_SIZE);
+	fx_free(f);
+}
+
+TEST(second_function_blk)
+{
+	struct fx *f = fx_new();
+	int fd = memfd_create("test-virtio-pci", MFD_CLOEXEC);
+	struct vblk_opts o = { 0 };
+	struct virtio_pci *blk;
+	struct vblk *b;
+	unsigned rng_slot = f->slot;
+
+	CHECK(fd >= 0 && ftruncate(fd, 64 * 512) == 0);
+	snprintf(o.path, sizeof(o.path), "/proc/self/fd/%d", fd);
+	CHECK(vblk_create(&f->fm.mem, &o, &b) == 0);
+	CHECK(virtio_pci_create(&f->fm.m, f->h, "virtio-blk0", &vblk_ops, b, &blk) == 0);
+	f->t = blk; /* the helpers now drive the blk function */
+	f->slot = blk->func.slot;
+	CHECK(f->slot != rng_slot);
+	CHECK_EQ(cfg_rd(f, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_BLOCK);
+	CHECK_EQ(cfg_rd(f, PCI_CLASS_DEVICE, 2), 0x0100); /* mass storage, SCSI */
+	CHECK_EQ(cfg_rd(f, PCI_SUBSYS_ID, 2), VIRTIO_ID_BLOCK);
+	enable(f);
+	/* Device configuration through the BAR: capacity in sectors (§5.2.4). */
+	CHECK_EQ(rd(f, VIRTIO_PCI_DEVCFG, 4), 64);
+	CHECK_EQ(rd(f, VIRTIO_PCI_DEVCFG + 4, 4), 0);
+	wr(f, VIRTIO_PCI_DEVCFG, 4, 1); /* read-only: ignored */
+	CHECK_EQ(rd(f, VIRTIO_PCI_DEVCFG, 4), 64);
+	close(fd);
 	fx_free(f);
 }
 
@@ -1011,7 +1044,7 @@ TEST(create_fails_cleanly)
 	fx_free(f);
 }
 
-TEST_MAIN(T(identity), T(capabilities), T(bar_decodes_only_when_enabled), T(feature_negotiation),
+TEST_MAIN(T(identity), T(second_function_blk), T(capabilities), T(bar_decodes_only_when_enabled), T(feature_negotiation),
 	  T(queue_setup), T(request_with_msix), T(intx_and_isr), T(intx_follows_msix_enable),
 	  T(config_vector_on_needs_reset),
 	  T(hostile_widths), T(hostile_queue_select), T(hostile_vectors),

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pc_layout.h"
 #include "util.h"
 
 int x86_mem_init(struct gmem *m, uint64_t ram_size)
@@ -27,6 +28,7 @@ int x86_mem_init(struct gmem *m, uint64_t ram_size)
 }
 
 /* struct boot_params offsets, Documentation/x86/zero-page.rst. */
+#define ZP_ACPI_RSDP_ADDR    0x070
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE  0x0c4
 #define ZP_EXT_CMD_LINE_PTR  0x0c8
@@ -78,6 +80,7 @@ int x86_mem_init(struct gmem *m, uint64_t ram_size)
 /* struct hvm_start_info, xen/include/public/arch-x86/hvm/start_info.h. */
 #define HVM_START_MAGIC     0x336ec578
 #define HVM_START_INFO_SIZE 56
+#define HVM_RSDP_PADDR      32 /* offset of rsdp_paddr */
 #define HVM_MODLIST_SIZE    32
 #define HVM_MEMMAP_SIZE     24
 
@@ -110,16 +113,17 @@ unsigned boot_e820(const struct gmem *m, struct e820_entry *e, unsigned max)
 	uint64_t low_end = gmem_low_end(m);
 	unsigned n = 0;
 
-	if (max < 4 + GMEM_MAX_REGIONS)
+	if (max < 5 + GMEM_MAX_REGIONS)
 		return 0;
 	/* Conventional memory up to the EBDA, reserved as on a PC. */
 	e[n++] = (struct e820_entry){ 0, BOOT_EBDA_START, E820_RAM };
 	e[n++] = (struct e820_entry){ BOOT_EBDA_START, 0xa0000 - BOOT_EBDA_START, E820_RESERVED };
-	/* The BIOS area, where the MP table lives. */
-	e[n++] = (struct e820_entry){ BOOT_BIOS_START, BOOT_HIGH_START - BOOT_BIOS_START,
-				      E820_RESERVED };
+	/* The ACPI tables (PC_ACPI_BASE) and the BIOS area above, where the MP table lives. */
+	e[n++] = (struct e820_entry){ PC_ACPI_BASE, BOOT_HIGH_START - PC_ACPI_BASE, E820_RESERVED };
 	if (low_end > BOOT_HIGH_START)
 		e[n++] = (struct e820_entry){ BOOT_HIGH_START, low_end - BOOT_HIGH_START, E820_RAM };
+	/* The ECAM window: Linux uses MCFG's ECAM only if it is reserved (e820 or ACPI). */
+	e[n++] = (struct e820_entry){ PC_PCI_ECAM_BASE, PC_PCI_ECAM_SIZE, E820_RESERVED };
 	for (unsigned i = 0; i < m->nr_regions; i++)
 		if (m->region[i].gpa >= GMEM_4G)
 			e[n++] = (struct e820_entry){ m->region[i].gpa, m->region[i].size, E820_RAM };
@@ -468,6 +472,16 @@ static int boot_elf(const struct gmem *m, const struct boot_images *img, struct 
 	le32_put(zp + HDR_KERNEL_ALIGNMENT, PAGE_2M);
 	boot_zero_page_common(m, zp, info, img->initrd_len);
 	return boot_write_cpu_tables(m, info->mode);
+}
+
+int boot_set_rsdp(const struct gmem *m, const struct boot_info *info, uint64_t rsdp)
+{
+	uint8_t a[8];
+
+	le64_put(a, rsdp);
+	if (info->mode == BOOT_MODE_PROT32) /* PVH: hvm_start_info.rsdp_paddr */
+		return gmem_write(m, BOOT_PVH_INFO_ADDR + HVM_RSDP_PADDR, a, sizeof(a)) ? -EFAULT : 0;
+	return gmem_write(m, BOOT_ZERO_PAGE_ADDR + ZP_ACPI_RSDP_ADDR, a, sizeof(a)) ? -EFAULT : 0;
 }
 
 int boot_load(const struct gmem *m, const struct boot_images *img, struct boot_info *info)

@@ -5,9 +5,11 @@
  * Owns: guest memory layout below 1 MiB (GDT, page tables, zero page, PVH
  * start info, command line), kernel image parsing (bzImage setup header,
  * ELF program headers and the Xen PVH note), initrd placement and the e820
- * map. Does not own vCPU registers (cpu.c turns struct boot_info into them)
- * nor the MP table (mptable.c), nor file I/O: images arrive as buffers so
- * the parsers can be unit-tested and fuzzed.
+ * map (which reserves the ACPI tables' area and the ECAM window), and
+ * telling the kernel where the RSDP is. Does not own vCPU registers (cpu.c
+ * turns struct boot_info into them) nor the MP table (mptable.c) or the
+ * ACPI tables (acpi.c), nor file I/O: images arrive as buffers so the
+ * parsers can be unit-tested and fuzzed.
  *
  * Sources: Linux Documentation/x86/boot.rst (setup header, 64-bit boot
  * protocol), Documentation/x86/zero-page.rst (struct boot_params offsets),
@@ -37,6 +39,8 @@
 #define BOOT_MPTABLE_ADDR    BOOT_BIOS_START
 #define BOOT_MPTABLE_MAX     0x10000 /* the whole 64 KiB BIOS area: room for 254 CPUs */
 #define BOOT_HIGH_START      0x100000 /* 1 MiB: kernels load at or above */
+/* Reserved in e820 besides: the ACPI tables below the BIOS area (PC_ACPI_BASE, pc_layout.h),
+ * so the reserved range is [PC_ACPI_BASE, BOOT_HIGH_START), and the PCI ECAM window. */
 
 /* GDT selectors as the Linux 64-bit boot protocol wants them (__BOOT_CS/DS). */
 #define BOOT_CS_SEL  0x10
@@ -98,6 +102,13 @@ struct boot_info {
  * Logs the reason once with the detail.
  */
 int boot_load(const struct gmem *m, const struct boot_images *img, struct boot_info *info);
+
+/*
+ * After boot_load: tell the kernel that the ACPI RSDP is at rsdp (struct
+ * boot_params.acpi_rsdp_addr, or hvm_start_info.rsdp_paddr for a PVH
+ * entry), so it need not scan for it. 0 or -EFAULT.
+ */
+int boot_set_rsdp(const struct gmem *m, const struct boot_info *info, uint64_t rsdp);
 
 /* Fill an e820 map for m; returns the number of entries. */
 unsigned boot_e820(const struct gmem *m, struct e820_entry *e, unsigned max);

@@ -6,8 +6,9 @@
  * CMOS RTC, the POST port Linux's io_delay writes), which interrupt lines
  * and MMIO windows devices get, announcing virtio-mmio devices on the
  * kernel command line (virtio_mmio.device=), loading the kernel with its
- * zero page or PVH start info and the MP table, and the vCPUs' CPUID and
- * boot registers (cpu.c). Does not own the in-kernel irqchip and PIT (the
+ * zero page or PVH start info, the MP table and the ACPI tables (acpi.c,
+ * with its PM block, whose S5 and reset registers end the VM), and the
+ * vCPUs' CPUID and boot registers (cpu.c). Does not own the in-kernel irqchip and PIT (the
  * accelerator creates them with the VM) nor the devices' behaviour.
  *
  * Threads: the thread building the VM; ctrl_alt_del from the VMM thread.
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/mptable.h"
@@ -36,10 +38,11 @@
 
 /*
  * ISA IRQs free for devices: not the PIT (0), keyboard (1), cascade (2),
- * COM2/COM1 (3, 4), RTC (8) or the IDE pair (14, 15 kept free for symmetry
- * with PC firmware). Edge-triggered, as the MP table says.
+ * COM2/COM1 (3, 4), RTC (8), the ACPI SCI (9, ACPI_SCI_IRQ: level-triggered
+ * in the MADT, so no edge device may share it) or the IDE pair (14, 15 kept
+ * free for symmetry with PC firmware). Edge-triggered, as the MP table says.
  */
-static const unsigned pc_free_irqs[] = { 5, 6, 7, 9, 10, 11, 12 };
+static const unsigned pc_free_irqs[] = { 5, 6, 7, 10, 11, 12 };
 
 struct pc {
 	struct machine *m;
@@ -110,6 +113,7 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 {
 	struct irq_line com1 = machine_irq_line(pc->m, UART_COM1_IRQ);
 	struct irq_line kbd = machine_irq_line(pc->m, I8042_IRQ);
+	struct acpi_pm *pm;
 	struct rtc *rtc;
 	int ret;
 
@@ -128,6 +132,10 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 		ret = pc_add(pc, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops, rtc, "rtc");
 	if (!ret)
 		ret = pc_add(pc, PC_PORT_POST, 1, &pc_post_ops, NULL, "post");
+	if (!ret)
+		ret = acpi_pm_new(pc->m, &pm);
+	if (!ret)
+		ret = pc_add(pc, PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS, &acpi_pm_ops, pm, "acpi-pm");
 	if (!ret)
 		ret = pc_pci(pc);
 	return ret;
@@ -229,6 +237,24 @@ static int pc_write_mptable(struct pc *pc, unsigned ncpus)
 	return ret;
 }
 
+/* The ACPI tables at PC_ACPI_BASE, the RSDP first (boot.c hands its address to the kernel). */
+static int pc_write_acpi(struct pc *pc, unsigned ncpus)
+{
+	size_t len = acpi_size(ncpus);
+	uint8_t *t = malloc(len);
+	int n = t ? acpi_build(t, len, PC_ACPI_BASE, ncpus) : -ENOMEM;
+	int ret;
+
+	if (n < 0 || (size_t)n > PC_ACPI_MAX) {
+		log_err("cannot build the ACPI tables for %u CPUs", ncpus);
+		free(t);
+		return n < 0 ? n : -ENOSPC;
+	}
+	ret = gmem_write(pc->m->mem, PC_ACPI_BASE, t, (size_t)n);
+	free(t);
+	return ret;
+}
+
 static int pc_load_kernel(void *priv, const struct vm_config *c)
 {
 	struct pc *pc = priv;
@@ -247,6 +273,10 @@ static int pc_load_kernel(void *priv, const struct vm_config *c)
 	}
 	if (!ret)
 		ret = pc_write_mptable(pc, c->ncpus);
+	if (!ret)
+		ret = pc_write_acpi(pc, c->ncpus);
+	if (!ret)
+		ret = boot_set_rsdp(pc->m->mem, &pc->boot, PC_ACPI_BASE);
 	if (!ret) {
 		log_info("kernel %s: %s, entry 0x%" PRIx64 ", initrd %zu KiB", c->kernel,
 			 boot_format_name(pc->boot.format), pc->boot.entry, img.initrd_len >> 10);
