@@ -23,6 +23,8 @@
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
 	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
 #define VIRTIO_STATUS_ALL (VIRTIO_STATUS_DRIVER_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+/* Driver bits a status write cannot take back (§2.1.1); only a reset clears them. */
+#define VIRTIO_STATUS_STICKY (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK)
 
 /* The core's own features (§6): every queue supports these whatever the device. */
 #define VIRTIO_CORE_FEATURES                                                  \
@@ -183,7 +185,12 @@ void virtio_core_set_status(struct virtio_core *c, uint32_t v)
 		virtio_core_reset_locked(c);
 		return;
 	}
-	v &= VIRTIO_STATUS_DRIVER_BITS;
+	/*
+	 * §2.1.1: the driver MUST NOT clear a status bit; only a reset does.
+	 * FEATURES_OK and DRIVER_OK stay once set, so the features cannot be
+	 * reopened under a running device.
+	 */
+	v = (v & VIRTIO_STATUS_DRIVER_BITS) | (old & VIRTIO_STATUS_STICKY);
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !virtio_core_features_ok(c, c->drv_features)) {
 		if (virtio_core_warn_ok(c))
@@ -192,8 +199,21 @@ void virtio_core_set_status(struct virtio_core *c, uint32_t v)
 				 c->name, c->drv_features, virtio_core_offered(c));
 		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
-		c->ops->driver_ok(c->dev, c->drv_features);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK)) {
+		/*
+		 * §3.1.1: DRIVER_OK comes after FEATURES_OK stood. Without it
+		 * nothing was negotiated, so the device does not start: the
+		 * bit is ignored (queues stay idle, driver_ok is not called).
+		 */
+		if (virtio_core_warn_ok(c))
+			log_warn("%s: DRIVER_OK without FEATURES_OK (features 0x%" PRIx64
+				 " never negotiated): ignored", c->name, c->drv_features);
+		v &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
+	}
+	/* A device that needs a reset does no work until it gets one (§2.1.2). */
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(old & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
 	/* Keep DEVICE_NEEDS_RESET: only a reset clears it (§2.1.2). */
 	c->status = v | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
@@ -271,6 +291,18 @@ void virtio_core_set_queue_ready(struct virtio_core *c, uint32_t v)
 		virtq_reset(&c->vq[qi]);
 		return;
 	}
+	if (!(c->status & VIRTIO_STATUS_FEATURES_OK)) {
+		/*
+		 * §3.1.1 step 7 comes after FEATURES_OK: before it the ring
+		 * features (EVENT_IDX, INDIRECT_DESC) are not yet fixed, so a
+		 * queue made ready now could run with features never agreed.
+		 */
+		if (virtio_core_warn_ok(c))
+			log_warn("%s: queue %u made ready before FEATURES_OK: device needs reset",
+				 c->name, qi);
+		virtio_core_needs_reset(c);
+		return;
+	}
 	if (virtio_core_setup(c, &c->vq[qi], q, c->drv_features)) {
 		if (virtio_core_warn_ok(c))
 			log_warn("%s: queue %u layout rejected (num %u desc 0x%" PRIx64
@@ -328,8 +360,22 @@ void virtio_core_process(struct virtio_core *c, unsigned qi)
 void virtio_core_notify(struct virtio_core *c, unsigned qi)
 {
 	virtio_core_lock(c);
-	if (c->ops && qi < c->ops->nr_queues)
+	if (c->ops && qi < c->ops->nr_queues) {
 		virtio_stat_add(&c->notifies, 1);
+		/*
+		 * A running driver notified a queue it never made ready: it
+		 * lost track of the device (§2.1.2). Before DRIVER_OK the
+		 * doorbell is ignored instead: a notification still in flight
+		 * from before a reset lands there.
+		 */
+		if ((c->status & VIRTIO_STATUS_DRIVER_OK) && !c->vq[qi].ready &&
+		    !(c->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+			if (virtio_core_warn_ok(c))
+				log_warn("%s: queue %u notified but not ready: device needs reset",
+					 c->name, qi);
+			virtio_core_needs_reset(c);
+		}
+	}
 	virtio_core_process_locked(c, qi);
 	virtio_core_unlock(c);
 }
@@ -500,6 +546,8 @@ static int virtio_core_load_image(struct virtio_core *c, struct snap_in *in,
 	if ((img->status & VIRTIO_STATUS_FEATURES_OK) && !virtio_core_features_ok(c, img->drv_features))
 		return virtio_core_refuse(c, in, "FEATURES_OK with features never offered",
 					  img->drv_features);
+	if ((img->status & VIRTIO_STATUS_DRIVER_OK) && !(img->status & VIRTIO_STATUS_FEATURES_OK))
+		return virtio_core_refuse(c, in, "DRIVER_OK without FEATURES_OK", img->status);
 	if (img->isr & ~(uint32_t)(VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG))
 		return virtio_core_refuse(c, in, "unknown interrupt status bits", img->isr);
 	for (unsigned i = 0; i < nr_queues; i++) {
