@@ -625,6 +625,9 @@ int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 		return -EINVAL;
 	}
 	virtio_core_apply(c, &img);
+	/* A running device learns its negotiated features again, as at DRIVER_OK. */
+	if (c->status & VIRTIO_STATUS_DRIVER_OK)
+		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
 	virtio_core_unlock(c);
 	return 0;
 }

@@ -221,7 +221,8 @@ int virtio_core_save(struct virtio_core *c, struct snap_out *out);
 /*
  * Replace the state with what virtio_core_save wrote; in must hold exactly
  * that. Hostile input: 0, or -EINVAL (logged once) with core and device
- * reset, never half-loaded.
+ * reset, never half-loaded. A loaded state with DRIVER_OK calls the
+ * device's driver_ok with the negotiated features, as the driver's write did.
  */
 int virtio_core_load(struct virtio_core *c, struct snap_in *in);
 /* The core's counters: requests, notifies, interrupts, resets, errors. Any thread. */
