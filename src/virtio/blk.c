@@ -204,10 +204,10 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 			return VIRTIO_BLK_S_IOERR;
 		if ((sector * VBLK_SECTOR | data_len) % b->blk_size) {
 			/* O_DIRECT would fail it (EINVAL): say why, rate-limited. */
-			if (virtio_log_ratelimit(&b->logged))
-				log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64
-					 " refused: cache=none needs %u-byte aligned requests",
-					 in ? "read" : "write", data_len, sector, b->blk_size);
+			log_limited(&b->logged, LOG_WARN,
+				    "virtio-blk: %s of %u bytes at sector %" PRIu64
+				    " refused: cache=none needs %u-byte aligned requests",
+				    in ? "read" : "write", data_len, sector, b->blk_size);
 			return VIRTIO_BLK_S_IOERR;
 		}
 		/* Data is what lies between the header and the status byte. */
@@ -217,9 +217,9 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 			       : vblk_io(b, !in, b->iov, niov, sector * VBLK_SECTOR, data_len);
 		if (ret) {
 			/* A failing disk fails every request: rate-limited. */
-			if (virtio_log_ratelimit(&b->logged))
-				log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
-					 in ? "read" : "write", data_len, sector, strerror(-ret));
+			log_limited(&b->logged, LOG_WARN,
+				    "virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
+				    in ? "read" : "write", data_len, sector, strerror(-ret));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		if (in) {
@@ -422,7 +422,8 @@ static int vblk_setup_direct(struct vblk *b, const struct vblk_opts *o, const st
 	if (blk > VBLK_DIO_ALIGN_MAX || (blk & (blk - 1)) || mem > VBLK_DIO_ALIGN_MAX ||
 	    (mem & (mem - 1))) {
 		log_err("--disk '%s': cache=none needs %u-byte blocks in %u-byte aligned memory;"
-			" vmon takes powers of two up to %u", o->path, blk, mem, VBLK_DIO_ALIGN_MAX);
+			" vmon takes powers of two up to %u",
+			o->path, blk, mem, VBLK_DIO_ALIGN_MAX);
 		return -EINVAL;
 	}
 	if (posix_memalign(&p, mem < 4096 ? 4096 : mem, VBLK_BOUNCE_SIZE)) {
@@ -452,7 +453,8 @@ int vblk_open(struct vblk *b, const struct gmem *m, const struct vblk_opts *o)
 		int err = errno;
 
 		if (err == EINVAL && o->direct)
-			log_err("--disk '%s': cache=none: the filesystem refuses O_DIRECT", o->path);
+			log_err("--disk '%s': cache=none: the filesystem refuses O_DIRECT",
+				o->path);
 		else
 			log_err("--disk '%s': %s", o->path, strerror(err));
 		return -err;

@@ -75,12 +75,6 @@ void virtio_core_destroy(struct virtio_core *c)
 	c->lock_inited = 0;
 }
 
-/* Guest-triggered warnings go through here: the 1st, 2nd, 4th... per device. */
-static bool virtio_core_warn_ok(struct virtio_core *c)
-{
-	return virtio_log_ratelimit(&c->logged);
-}
-
 /*
  * Raise the interrupt with these status bits, for queue qi or for a
  * configuration change (VIRTIO_CORE_IRQ_CONFIG): through the transport's
@@ -94,8 +88,10 @@ static void virtio_core_interrupt(struct virtio_core *c, uint32_t bits, int qi)
 	c->isr |= bits;
 	virtio_stat_add(&c->interrupts, 1);
 	ret = c->irq_vector ? c->irq_vector(c->irq_ctx, qi) : irq_edge_fire(&c->irq);
-	if (ret && virtio_core_warn_ok(c))
-		log_warn("%s: cannot raise its interrupt: %s", c->name, strerror(-ret));
+	/* Guest-triggered warnings share the device's counter (log_limited, log.h). */
+	if (ret)
+		log_limited(&c->logged, LOG_WARN, "%s: cannot raise its interrupt: %s", c->name,
+			    strerror(-ret));
 }
 
 /*
@@ -193,10 +189,10 @@ void virtio_core_set_status(struct virtio_core *c, uint32_t v)
 	v = (v & VIRTIO_STATUS_DRIVER_BITS) | (old & VIRTIO_STATUS_STICKY);
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !virtio_core_features_ok(c, c->drv_features)) {
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: driver accepted features 0x%" PRIx64 " outside 0x%" PRIx64
-				 " or without VERSION_1: FEATURES_OK refused",
-				 c->name, c->drv_features, virtio_core_offered(c));
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: driver accepted features 0x%" PRIx64 " outside 0x%" PRIx64
+			    " or without VERSION_1: FEATURES_OK refused",
+			    c->name, c->drv_features, virtio_core_offered(c));
 		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 	}
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK)) {
@@ -205,9 +201,9 @@ void virtio_core_set_status(struct virtio_core *c, uint32_t v)
 		 * nothing was negotiated, so the device does not start: the
 		 * bit is ignored (queues stay idle, driver_ok is not called).
 		 */
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: DRIVER_OK without FEATURES_OK (features 0x%" PRIx64
-				 " never negotiated): ignored", c->name, c->drv_features);
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: DRIVER_OK without FEATURES_OK (features 0x%" PRIx64
+			    " never negotiated): ignored", c->name, c->drv_features);
 		v &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	}
 	/* A device that needs a reset does no work until it gets one (§2.1.2). */
@@ -297,17 +293,17 @@ void virtio_core_set_queue_ready(struct virtio_core *c, uint32_t v)
 		 * features (EVENT_IDX, INDIRECT_DESC) are not yet fixed, so a
 		 * queue made ready now could run with features never agreed.
 		 */
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: queue %u made ready before FEATURES_OK: device needs reset",
-				 c->name, qi);
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: queue %u made ready before FEATURES_OK: device needs reset",
+			    c->name, qi);
 		virtio_core_needs_reset(c);
 		return;
 	}
 	if (virtio_core_setup(c, &c->vq[qi], q, c->drv_features)) {
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: queue %u layout rejected (num %u desc 0x%" PRIx64
-				 " avail 0x%" PRIx64 " used 0x%" PRIx64 "): device needs reset",
-				 c->name, qi, q->num, q->desc, q->avail, q->used);
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: queue %u layout rejected (num %u desc 0x%" PRIx64
+			    " avail 0x%" PRIx64 " used 0x%" PRIx64 "): device needs reset",
+			    c->name, qi, q->num, q->desc, q->avail, q->used);
 		virtio_core_needs_reset(c);
 	}
 }
@@ -370,9 +366,9 @@ void virtio_core_notify(struct virtio_core *c, unsigned qi)
 		 */
 		if ((c->status & VIRTIO_STATUS_DRIVER_OK) && !c->vq[qi].ready &&
 		    !(c->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
-			if (virtio_core_warn_ok(c))
-				log_warn("%s: queue %u notified but not ready: device needs reset",
-					 c->name, qi);
+			log_limited(&c->logged, LOG_WARN,
+				    "%s: queue %u notified but not ready: device needs reset",
+				    c->name, qi);
 			virtio_core_needs_reset(c);
 		}
 	}

@@ -169,9 +169,9 @@ static int vnet_tap_offload(struct vnet *n, unsigned tun)
 		int err = errno;
 
 		/* Every driver reset asks again: rate-limited. */
-		if (virtio_log_ratelimit(&n->logged))
-			log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun,
-				 strerror(err));
+		log_limited(&n->logged, LOG_WARN,
+			    "virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun,
+			    strerror(err));
 		return -err;
 	}
 	return 0;
@@ -306,9 +306,9 @@ static int vnet_rx(struct vnet *n, struct virtq *q)
 		ret = vnet_tap_pending(n);
 		if (ret < 0) {
 			/* Each RX notify finds it again: rate-limited. */
-			if (virtio_log_ratelimit(&n->logged))
-				log_warn("virtio-net %s: the TAP reports an error; receive stops",
-					 n->ifname);
+			log_limited(&n->logged, LOG_WARN,
+				    "virtio-net %s: the TAP reports an error; receive stops",
+				    n->ifname);
 			return pushed; /* stays unwatched */
 		}
 		if (ret == 0) {
@@ -348,10 +348,10 @@ static int vnet_tx_iov(struct vnet *n, struct virtq *q, uint8_t *hdr)
 	    virtq_chain_read(q, &n->chain, 0, hdr, VNET_HDR_SIZE) < 0)
 		return 0;
 	if (vnet_tx_hdr_check(hdr, n->features) < 0) {
-		if (virtio_log_ratelimit(&n->logged))
-			log_warn("virtio-net %s: dropped a frame whose header (flags 0x%x, gso 0x%x)"
-				 " needs an offload not negotiated (features 0x%" PRIx64 ")",
-				 n->ifname, hdr[HDR_FLAGS], hdr[HDR_GSO_TYPE], n->features);
+		log_limited(&n->logged, LOG_WARN,
+			    "virtio-net %s: dropped a frame whose header (flags 0x%x, gso 0x%x)"
+			    " needs an offload not negotiated (features 0x%" PRIx64 ")",
+			    n->ifname, hdr[HDR_FLAGS], hdr[HDR_GSO_TYPE], n->features);
 		return 0;
 	}
 	n->iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = VNET_HDR_SIZE };
@@ -375,11 +375,9 @@ static int vnet_tx(struct vnet *n, struct virtq *q)
 			do
 				w = writev(n->tap_fd, n->iov, k);
 			while (w < 0 && errno == EINTR);
-			if (w < 0 && !n->tx_error_logged) {
-				n->tx_error_logged = 1;
-				log_warn("virtio-net %s: TAP write: %s (further errors only counted)",
-					 n->ifname, strerror(errno));
-			}
+			if (w < 0)
+				log_limited(&n->logged, LOG_WARN, "virtio-net %s: TAP write: %s",
+					    n->ifname, strerror(errno));
 		}
 		if (w < 0) {
 			virtio_stat_add(&n->tx_errors, 1);

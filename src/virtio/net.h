@@ -80,7 +80,6 @@ struct vnet {
 	uint8_t mac[VNET_MAC_LEN];
 	struct ioloop_handler rx_h;
 	int rx_watched;                  /* TAP fd armed in epoll (I/O thread only) */
-	int tx_error_logged;             /* log the first TAP write error only */
 	int no_offload;                  /* offload=off */
 	uint64_t features;               /* accepted by the driver (0 until DRIVER_OK) */
 	struct virtq_chain chain;        /* the chain being served */
