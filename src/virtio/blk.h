@@ -64,7 +64,7 @@ struct vblk {
 	struct iovec iov[VIRTQ_MAX_CHAIN]; /* its data buffers, for preadv/pwritev */
 	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t reads, writes, flushes, errors, bytes_read, bytes_written;
-	uint64_t logged; /* I/O errors logged, for virtio_log_ratelimit */
+	uint64_t logged; /* guest-triggered log events, for log_limited (log.h) */
 };
 
 /* The bounce buffer for misaligned cache=none requests (a multiple of any block size). */

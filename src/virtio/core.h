@@ -111,7 +111,7 @@ struct virtio_core {
 	 * notifications taken, interrupts raised, resets, DEVICE_NEEDS_RESET
 	 * events (broken rings, rejected layouts). Not state: never saved. */
 	uint64_t requests, notifies, interrupts, resets, errors;
-	uint64_t logged; /* guest-triggered log events, for virtio_log_ratelimit */
+	uint64_t logged; /* guest-triggered log events, for log_limited (log.h) */
 };
 
 /*

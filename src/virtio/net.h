@@ -86,7 +86,7 @@ struct vnet {
 	struct iovec iov[VIRTQ_MAX_CHAIN + 1]; /* + the RX header bounce */
 	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_errors, tx_errors;
-	uint64_t logged;                 /* TAP trouble logged (virtio_log_ratelimit) */
+	uint64_t logged;                 /* TAP trouble, dropped frames: log_limited (log.h) */
 };
 
 extern const struct virtio_dev_ops vnet_ops;
