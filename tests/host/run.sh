@@ -269,6 +269,14 @@ if kvm_case kernel-too-big; then
 	vm bigrd -k $G/hello.elf --mem 4M --initrd "$T/initrd"; one_line initrd-too-big 1 'initrd .* does not fit'
 fi
 
+# ---- a hostile guest cannot stall vmon, deadlock its console or fill the disk (#12):
+# tests/host/hostile-guest.sh, its cases counted here.
+VMON=$VMON tests/host/hostile-guest.sh >"$T/hostile" 2>&1
+grep -E '^(ok  |FAIL|SKIP|     \|)' "$T/hostile"
+read -r hp hf hs < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$T/hostile" | tail -1)
+if [ -z "${hp:-}" ]; then bad hostile-guest "no result line from tests/host/hostile-guest.sh"
+else pass=$((pass + hp)); fail=$((fail + hf)); skip=$((skip + hs)); fi
+
 echo "host tests: $pass passed, $fail failed, $skip skipped"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
