@@ -588,7 +588,7 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 }
 
 /* How long the end of a run waits for a console reader that does not read. */
-#define VM_OUT_STALL_MS 200
+#define VM_OUT_STALL_MS 100
 
 /*
  * Join the vCPU threads; meanwhile keep the console output moving, and kick

@@ -271,7 +271,7 @@ fi
 
 # ---- a hostile guest cannot stall vmon, deadlock its console or fill the disk (#12):
 # tests/host/hostile-guest.sh, its cases counted here.
-VMON=$VMON tests/host/hostile-guest.sh >"$T/hostile" 2>&1
+SAN=$VMON VMON=${FAST:-build/vmon} tests/host/hostile-guest.sh >"$T/hostile" 2>&1
 grep -E '^(ok  |FAIL|SKIP|     \|)' "$T/hostile"
 read -r hp hf hs < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$T/hostile" | tail -1)
 if [ -z "${hp:-}" ]; then bad hostile-guest "no result line from tests/host/hostile-guest.sh"
