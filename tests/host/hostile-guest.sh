@@ -81,8 +81,8 @@ pid_of() { sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$VMON_STATE_DIR/$1/meta.json" 2>
 alive() { local s; s=$(sed -E 's/.*\) ([A-Z]).*/\1/' "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]; }
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(*[d.get(k) for k in sys.argv[2:]])' "$@" 2>/dev/null; }
-# wait_for FILE PATTERN [TENTHS]: until FILE matches (default 10 s).
-wait_for() { for _ in $(seq "${3:-100}"); do grep -qa -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# wait_for FILE PATTERN [TENTHS]: until FILE matches (default 30 s).
+wait_for() { for _ in $(seq "${3:-300}"); do grep -qa -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # end_vm stop|sigterm NAME: end a created VM with `vmon stop` or SIGTERM. Sets rc (vmon
 # stop's status), ems (ms until state.json says Stopped: the stop took effect) and ms
 # (until vmon stop returned, or the process was gone).
@@ -142,12 +142,12 @@ api() { # SOCK METHOD PATH [JSON]: the HTTP status; the body lands in $T/body
 # (`vmon stop` is a process of its own whose start alone can take over half a second on a
 # loaded host: a stop that took effect too late is tried once more on a fresh VM.)
 for how in stop sigterm; do
-	first=
+	first= s1=0 s2=0
 	for try in 1 2; do
 		name=cc-$how-$try
 		create $name --cpus 2 --cmdline "ap=1 apport=1016"
 		d=$VMON_STATE_DIR/$name
-		if ! wait_for "$d/serial.log" 'flood 1 '; then bad "console-client-$how" "the guest did not start"; break; fi
+		if ! wait_for "$d/serial.log" 'flood: ready'; then bad "console-client-$how" "the guest did not start"; break; fi
 		noread_client "$d/console.sock"
 		sleep 3 # the client's socket is full by now: output to it is dropped
 		s1=$(size "$d/serial.log"); sleep 1; s2=$(size "$d/serial.log")
@@ -216,7 +216,7 @@ done
 # ---- logs: a guest printing without end, --log-max 16K; vmon.log flooded by console attaches (-v)
 BIN=$SAN create logs --log-max 16K -v --cpus 2 --cmdline "ap=1 apport=1016"
 d=$VMON_STATE_DIR/logs
-if wait_for "$d/serial.log" 'flood 1 '; then
+if wait_for "$d/serial.log" 'flood: ready'; then
 	# Each attach and detach is a line in vmon.log at -v: 1000 of each, ~58 KB.
 	python3 -c '
 import socket, sys, time
@@ -252,7 +252,7 @@ for how in stop sigterm; do
 	name=busy-$how
 	create $name --cpus 2 --cmdline "ap=1"
 	d=$VMON_STATE_DIR/$name s=$VMON_STATE_DIR/$name/api.sock
-	if ! wait_for "$d/serial.log" 'flood 1 '; then bad "busy-$how" "the guest did not start"; continue; fi
+	if ! wait_for "$d/serial.log" 'flood: ready'; then bad "busy-$how" "the guest did not start"; continue; fi
 	sleep 1
 	if [ $how = stop ]; then
 		tries=
@@ -295,7 +295,7 @@ for how in stop sigterm; do
 		if [ "$ems" -gt "$LIMIT_MS" ]; then # once more on a fresh VM (see the console cases)
 			first="; a first try took $ems ms"
 			create $name-2 --cpus 2 --cmdline "ap=1"; d=$VMON_STATE_DIR/$name-2
-			wait_for "$d/serial.log" 'flood 1 ' && sleep 1
+			wait_for "$d/serial.log" 'flood: ready' && sleep 1
 			end_vm stop $name-2
 		fi
 		stop_ok busy-stop "vmon stop of the running busy VM"
@@ -308,7 +308,7 @@ done
 # ---- the sanitizer build through pause, resume and stop of the busy guest
 BIN=$SAN create san-busy --cpus 2 --cmdline "ap=1"
 d=$VMON_STATE_DIR/san-busy s=$VMON_STATE_DIR/san-busy/api.sock
-if wait_for "$d/serial.log" 'flood 1 '; then
+if wait_for "$d/serial.log" 'flood: ready'; then
 	sleep 1; tries=
 	timed "$s" PATCH /vm '{"state":"Paused"}'; p1=$st
 	timed "$s" GET /; g1=$st state=$(json "$T/body" state)
