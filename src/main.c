@@ -14,6 +14,7 @@
  *   4  stopped from the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,9 @@ static const char usage_run[] =
 	"      --name NAME      the id the API reports (default \"vmon\")\n"
 	"      --ttl DURATION   stop the VM after this long (90, 90s, 10m, 2h, 1d); with\n"
 	"                       --state-dir its directory is removed too\n"
+	"      --log-max SIZE   with --state-dir: cap DIR/serial.log and DIR/vmon.log at\n"
+	"                       SIZE each (default 16M, at least 4K); a full one is moved\n"
+	"                       to .1 (replacing the last) and started afresh\n"
 #endif
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
@@ -140,7 +144,7 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 /* `vmon run` options beyond struct vm_config: the managed (API) mode, --dump-config. */
 struct run_opts {
 	const char *api_sock, *state_dir, *name;
-	uint64_t ttl_secs;
+	uint64_t ttl_secs, log_max;
 	int dump_config;
 };
 
@@ -158,7 +162,7 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -178,6 +182,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "log-max", required_argument, NULL, OPT_LOGMAX },
 #endif
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -280,6 +285,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				return usage_error("vmon run", "--ttl: '%s' is not a duration like 90s, 10m or 2h",
 						   optarg);
 			break;
+		case OPT_LOGMAX:
+			if (config_parse_size(optarg, &ro->log_max) || ro->log_max < (4u << 10))
+				return usage_error("vmon run", "--log-max: '%s' is not a size of at least 4K",
+						   optarg);
+			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;
@@ -302,6 +312,8 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				   "no kernel given: --kernel PATH is required (or --api-sock to configure it later)");
 	if ((ro->name || ro->ttl_secs) && !ro->api_sock && !ro->state_dir)
 		return usage_error("vmon run", "%s", "--name and --ttl need --api-sock or --state-dir");
+	if (ro->log_max && !ro->state_dir)
+		return usage_error("vmon run", "%s", "--log-max needs --state-dir");
 	return 0;
 }
 
@@ -368,6 +380,11 @@ static int cmd_run(int argc, char **argv)
 	unsigned flags = 0;
 	int ret;
 
+	/*
+	 * A console reader that goes away (`vmon run | head`) is an EPIPE the
+	 * console output handles (the guest runs on), not the end of vmon.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* ~40 KiB of paths and command line: on the heap like struct vm. */
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg) {
@@ -393,7 +410,8 @@ static int cmd_run(int argc, char **argv)
 #ifndef VMON_NO_API
 	} else if (ro.api_sock || ro.state_dir) {
 		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
-				      .name = ro.name, .ttl_secs = ro.ttl_secs };
+				      .name = ro.name, .ttl_secs = ro.ttl_secs,
+				      .log_max = ro.log_max };
 
 		ret = vm_exit_status(vmm_run(cfg, &o));
 #endif
