@@ -19,6 +19,7 @@ PKGS=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make ARCH=arm64 (vmon for arm64, arm64 kernels)
 	qemu-system-arm             # L0 for the arm64 nested test (qemu-system-aarch64, TCG)
 	libfdt-dev                  # device trees: the arm64 and --arch mips32 boards
+	libseccomp-dev              # the sandbox: per-thread-role seccomp filters (src/sandbox/)
 	gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu  # --arch mips32: the MIPS guest kernel
 	libc6-dev-mipsel-cross      # bench/mips-compliance.sh: the C test suite built for mipsel
 	qemu-system-mips            # bench/mips.sh: qemu-system-mipsel, the MIPS speed anchor

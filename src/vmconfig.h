@@ -21,7 +21,8 @@
  *   "network-interfaces": [{"host_dev_name": str, "guest_mac": "xx:xx:xx:xx:xx:xx",
  *                           "offload": bool}]                  at most VM_MAX_NETS
  *   "vmon":               {"stats": bool, "elf64_entry": bool, "kvm_device": str,
- *                          "arch": "native" | "x86_64" | "mips32"}
+ *                          "arch": "native" | "x86_64" | "mips32",
+ *                          "seccomp": bool}
  * Names follow Firecracker's where it has the field; "vmon" holds vmon's own.
  * vm_config_to_json writes every member (initrd_path only when set,
  * guest_mac only when given), so from_json(to_json(c)) == c field for
@@ -63,6 +64,7 @@ struct vm_config {
 	struct vnet_opts nets[VM_MAX_NETS];
 	unsigned nr_nets;
 	char arch[16];              /* "" or "native": the host's; "x86_64", "mips32" */
+	int seccomp;                /* per-thread seccomp filters (sandbox/seccomp.h); default 1 */
 };
 
 #define VM_ERR_MAX 256

@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #define HTTP_CONN_LIMIT   16
 #define HTTP_CONN_TIMEOUT 10 /* seconds of idle before a connection is dropped */
@@ -321,6 +322,28 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop */
 
+/* seccomp_role_spawn's fn: the daemon's thread is created here, so it inherits the API filter. */
+struct http_start {
+	struct api_server *s;
+	unsigned flags;
+	int fd;
+};
+
+static int http_start_daemon(void *arg)
+{
+	struct http_start *h = arg;
+	struct api_server *s = h->s;
+
+	s->daemon = MHD_start_daemon(h->flags, 0, NULL, NULL, on_request, s,
+				     MHD_OPTION_LISTEN_SOCKET, h->fd,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+				     MHD_OPTION_END);
+	return 0;
+}
+
 int api_server_start(struct api_server **out, const char *sock_path, const struct api *a)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
@@ -342,13 +365,8 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 	}
 	if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 		flags |= MHD_USE_POLL;
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				     MHD_OPTION_LISTEN_SOCKET, fd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-				     MHD_OPTION_END);
+	seccomp_role_spawn(SECCOMP_ROLE_API, a->seccomp, http_start_daemon,
+			   &(struct http_start){ .s = s, .flags = flags, .fd = fd });
 	if (!s->daemon) {
 		log_err("api socket %s: cannot start the HTTP server", sock_path);
 		close(fd);
