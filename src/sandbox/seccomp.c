@@ -185,6 +185,7 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS(shutdown, R_MAIN | R_API, "libmicrohttpd closing connections and, at stop, its socket"),
 	SYS_EQ(fcntl, R_MAIN | R_API, 1, F_GETFL, "fdopendir in state_rmtree (cli/state.c); "
 	       "libmicrohttpd checking its listening socket"),
+	SYS_EQ(fcntl, R_MAIN, 1, F_SETFD, "fdopendir in state_rmtree (cli/state.c)"),
 	SYS(accept4, R_MAIN | R_API, "the console client (conmux.c); API clients (libmicrohttpd)"),
 	SYS(recvfrom, R_MAIN | R_API, "console client input (conmux.c: recv); API requests"),
 	SYS(sendto, R_MAIN | R_API, "console output (conmux.c: send); API answers"),
@@ -226,6 +227,9 @@ static const struct seccomp_row seccomp_rows[] = {
 	SAN(prctl, R_MAIN, "LeakSanitizer's tracer (PR_SET_PTRACER, PR_SET_PDEATHSIG)"),
 	SAN(rt_sigaction, R_MAIN, "LeakSanitizer's tracer"),
 	SAN(getppid, R_MAIN, "LeakSanitizer's tracer"),
+	SAN(open, R_MAIN, "LeakSanitizer's tracer: /proc/self/task"),
+	SAN(getdents, R_MAIN, "LeakSanitizer's tracer: the threads to stop"),
+	SAN(getdents64, R_MAIN, "LeakSanitizer's tracer: the threads to stop"),
 	SAN(openat, R_ALL, "sanitizer reports: /proc/self/maps"),
 	SAN(read, R_ALL, "sanitizer reports: /proc/self/maps"),
 	SAN(close, R_ALL, "sanitizer reports"),
