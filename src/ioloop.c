@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #define IOLOOP_BATCH 16
 
@@ -65,6 +66,8 @@ static void *ioloop_thread(void *arg)
 	struct ioloop *l = arg;
 	struct epoll_event ev[IOLOOP_BATCH];
 
+	if (seccomp_role_enter(SECCOMP_ROLE_IO)) /* before any queue work; logged */
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, IOLOOP_BATCH, -1);
 

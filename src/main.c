@@ -23,6 +23,7 @@
 #include "accel/accel.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
 #include "version.h"
 #include "vm.h"
 #include "vmconfig.h"
@@ -43,6 +44,7 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  run     boot a guest kernel with its serial console on this terminal\n"
 	"  info    describe this host's KVM (hardware-assisted or PVM) and limits\n"
+	"  seccomp-list  the syscalls each vmon thread may make (the sandbox's filters)\n"
 #ifndef VMON_NO_API
 	"\n"
 	"Managed VMs (each its own detached process; state under $VMON_STATE_DIR,\n"
@@ -119,6 +121,8 @@ static const char usage_run[] =
 #endif
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
+	"      --seccomp on|off seccomp filters per thread (default on; off to debug):\n"
+	"                       a forbidden syscall kills vmon and is named on stderr\n"
 	"      --arch NAME      native (default), x86_64, or mips32: a MIPS32r2 board run by\n"
 	"                       vmon's software vCPU (1 vCPU, --mem up to 256M, ELF vmlinux)\n"
 	"      --transport mmio|pci  how virtio devices sit: virtio-mmio windows announced on\n"
@@ -162,7 +166,7 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX, OPT_SECCOMP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -177,6 +181,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "arch", required_argument, NULL, OPT_ARCH },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 #ifndef VMON_NO_API
 		{ "api-sock", required_argument, NULL, OPT_API },
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
@@ -242,6 +247,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 					  optarg);
 			if (ret)
 				return ret;
+			break;
+		case OPT_SECCOMP:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return usage_error("vmon run", "--seccomp: '%s' is not on or off", optarg);
+			cfg->seccomp = !strcmp(optarg, "on");
 			break;
 		case OPT_KVMDEV:
 			ret = set_opt_str(cfg->kvm_path, sizeof(cfg->kvm_path), "--kvm-device", optarg);
@@ -358,6 +368,8 @@ static int run_vm(const struct vm_config *cfg)
 		return EXIT_VMM;
 	}
 	ret = vm_create(vm, cfg, &host);
+	if (!ret) /* the main thread's filter, which the I/O and vCPU threads inherit */
+		ret = seccomp_role_enter_main(cfg->seccomp);
 	if (ret) {
 		vm_destroy(vm);
 		free(vm);
@@ -467,6 +479,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "seccomp-list")) {
+		seccomp_role_print(stdout);
+		return fflush(stdout) ? EXIT_VMM : EXIT_CLEAN;
+	}
 #ifndef VMON_NO_API
 	if (cli_is_command(argv[1]))
 		return cli_main(argv[1], argc - 1, argv + 1);

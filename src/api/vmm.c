@@ -36,6 +36,7 @@
 #include "cli/state.h"
 #include "log.h"
 #include "logfile.h"
+#include "sandbox/seccomp.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -853,7 +854,8 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	ret = vmm_init(v, cfg, o);
 	if (!ret) {
 		vmm_set_state(v, API_STATE_NOT_STARTED);
-		api = (struct api){ .ops = &vmm_api_ops, .ctx = v, .id = o->name ? o->name : "vmon" };
+		api = (struct api){ .ops = &vmm_api_ops, .ctx = v, .id = o->name ? o->name : "vmon",
+				     .seccomp = cfg->seccomp };
 		if (o->api_sock)
 			snprintf(sock, sizeof(sock), "%s", o->api_sock);
 		else
@@ -868,6 +870,8 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	} else if (!ret && !vmm_wait_start(v, &waitmask, &why)) {
 		ret = -ECANCELED;
 	}
+	if (!ret) /* the main thread's filter, which the I/O and vCPU threads inherit */
+		ret = seccomp_role_enter_main(v->cfg.seccomp);
 	if (!ret) {
 		why = vm_run(v->vm);
 		vm_log_exit(v->vm, why);
