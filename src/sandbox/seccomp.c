@@ -31,6 +31,7 @@
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
@@ -159,6 +160,8 @@ static const struct seccomp_row seccomp_rows[] = {
 	    "glibc's poll on arm64"),
 	SYS_EQ(tgkill, R_MAIN, 2, SECCOMP_KICK_SIGNAL, "vcpu_kick: pthread_kill (accel/kvm.c)"),
 	SYS(getpid, R_MAIN, "pthread_kill (glibc); state.json (api/vmm.c)"),
+	SYS(geteuid, R_MAIN | R_API, "state files: the owner check of a VM directory (cli/state.c)"),
+	SYS(getuid, R_MAIN | R_API, "limits: whether VMON_LIMITS may apply (cli/state_limits.c)"),
 	SYS(rt_sigprocmask, R_MAIN | R_API, "pthread_create, pthread_kill (glibc), vm_run's "
 	    "signal mask (vm.c)"),
 	SYS_EQ(rt_sigprocmask, R_VCPU | R_IO, 0, SIG_BLOCK, "a thread's end blocks signals (glibc)"),
@@ -424,6 +427,12 @@ static int seccomp_install(enum seccomp_role role)
 	 * that no filter needs open.
 	 */
 	tzset();
+	/*
+	 * glibc's malloc reads /sys/devices/system/cpu/online when a thread
+	 * first needs an arena of its own (the API's thread per connection),
+	 * unless the arena count is capped: cap it, so no filter needs open.
+	 */
+	mallopt(M_ARENA_MAX, 8);
 	sigemptyset(&sys);
 	sigaddset(&sys, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
