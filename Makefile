@@ -11,6 +11,8 @@ LDLIBS   := -lpthread -ljson-c
 LDLIBS   += -lsodium
 # libfdt: the MIPS and arm64 boards' device trees (a static archive too).
 LDLIBS   += -lfdt
+# libseccomp: the per-thread-role syscall filters (src/sandbox/seccomp.c); a static archive too.
+LDLIBS   += -lseccomp
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -29,6 +31,7 @@ BUILD    := build/arm64
 XDEPS    := $(shell scripts/cross-deps-arm64.sh)
 CPPFLAGS += -I$(XDEPS)/usr/include -DVMON_NO_API
 LDLIBS   := -L$(XDEPS)/usr/lib/aarch64-linux-gnu -lpthread -ljson-c -lfdt -lsodium
+LDLIBS   += -lseccomp
 API_LIBS :=
 ARCH_SRCS := $(ARM64_ARCH_SRCS) src/accel/kvm_arm64.c
 else

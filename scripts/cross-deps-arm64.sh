@@ -14,6 +14,7 @@ VMON_LOG_TAG=cross-deps-arm64
 source "$here/lib/cache.sh"
 
 pkgs=(libjson-c-dev:arm64 libjson-c5:arm64 libfdt-dev:arm64 libfdt1:arm64 libsodium-dev:arm64 libsodium23:arm64)
+pkgs+=(libseccomp-dev:arm64 libseccomp2:arm64)
 need_cmd apt-get apt
 need_cmd dpkg-deb dpkg
 need_cmd flock util-linux

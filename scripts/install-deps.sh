@@ -20,6 +20,7 @@ PKGS=(
 	qemu-system-arm             # L0 for the arm64 nested test (qemu-system-aarch64, TCG)
 	libfdt-dev                  # device trees: the arm64 and --arch mips32 boards
 	acpica-tools                # iasl: the x86 DSDT (src/arch/x86/dsdt.asl), compiled at build time
+	libseccomp-dev              # the sandbox: per-thread-role seccomp filters (src/sandbox/)
 	gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu  # --arch mips32: the MIPS guest kernel
 	libc6-dev-mipsel-cross      # bench/mips-compliance.sh: the C test suite built for mipsel
 	qemu-system-mips            # bench/mips.sh: qemu-system-mipsel, the MIPS speed anchor

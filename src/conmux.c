@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,12 +14,14 @@
 
 #include "log.h"
 
-#define CONMUX_PIPE_SIZE (1 << 20) /* a burst of guest output never blocks a vCPU */
+#define CONMUX_PIPE_SIZE (1 << 20) /* a burst of guest output is not dropped */
+#define CONMUX_DRAIN_BUDGET (256u << 10) /* bytes one conmux_drain copies at most */
 
 static void conmux_reset(struct conmux *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->uart_fd = m->pipe_rd = m->log_fd = m->listen_fd = m->client_fd = -1;
+	m->uart_fd = m->pipe_rd = m->listen_fd = m->client_fd = -1;
+	m->log.fd = -1;
 }
 
 static int conmux_listen(struct conmux *m, const char *sock_path)
@@ -50,25 +53,23 @@ static int conmux_listen(struct conmux *m, const char *sock_path)
 	return 0;
 }
 
-int conmux_open(struct conmux *m, const char *sock_path, const char *log_path)
+int conmux_open(struct conmux *m, const char *sock_path, const char *log_path, uint64_t log_max)
 {
 	int p[2], ret;
 
 	conmux_reset(m);
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	/* Non-blocking both ways: a full pipe drops the UART's byte, it never stops a vCPU. */
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = -errno;
 		log_err("console pipe: %s", strerror(errno));
 		return ret;
 	}
 	m->pipe_rd = p[0];
 	m->uart_fd = p[1];
-	/* Best effort: the default 64 KiB also works, it only blocks sooner. */
+	/* Best effort: the default 64 KiB also works, it only drops sooner. */
 	(void)fcntl(m->uart_fd, F_SETPIPE_SZ, CONMUX_PIPE_SIZE);
-	fcntl(m->pipe_rd, F_SETFL, O_NONBLOCK);
-	m->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (m->log_fd < 0) {
-		ret = -errno;
-		log_err("serial log %s: %s", log_path, strerror(errno));
+	ret = logfile_open(&m->log, log_path, log_max); /* logs its failure */
+	if (ret) {
 		conmux_close(m);
 		return ret;
 	}
@@ -85,21 +86,10 @@ static void conmux_drop_client(struct conmux *m)
 	m->client_fd = -1;
 }
 
-/* Write all of buf to the log: a short write to a regular file is retried. */
+/* All of buf to the log, capped and rotated; a failure is logged once (logfile.c). */
 static void conmux_log(struct conmux *m, const uint8_t *buf, size_t n)
 {
-	while (n) {
-		ssize_t w = write(m->log_fd, buf, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			log_warn("serial log: %s", w < 0 ? strerror(errno) : "short write");
-			return;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
+	(void)logfile_write(&m->log, buf, n);
 }
 
 static void conmux_to_client(struct conmux *m, const uint8_t *buf, size_t n)
@@ -117,17 +107,26 @@ static void conmux_to_client(struct conmux *m, const uint8_t *buf, size_t n)
 		m->dropped += n - (size_t)(w < 0 ? 0 : w);
 }
 
-void conmux_drain(struct conmux *m)
+/* Copy at most budget bytes (rounded up to a read) from the pipe to the log and client. */
+static void conmux_copy(struct conmux *m, size_t budget)
 {
 	uint8_t buf[4096];
+	size_t total = 0;
 	ssize_t r;
 
 	if (m->pipe_rd < 0)
 		return;
-	while ((r = read(m->pipe_rd, buf, sizeof(buf))) > 0) {
+	while (total < budget && (r = read(m->pipe_rd, buf, sizeof(buf))) > 0) {
 		conmux_log(m, buf, (size_t)r);
 		conmux_to_client(m, buf, (size_t)r);
+		total += (size_t)r;
 	}
+}
+
+void conmux_drain(struct conmux *m)
+{
+	/* Bounded: a guest that prints without end gets the VMM thread back to its poll. */
+	conmux_copy(m, CONMUX_DRAIN_BUDGET);
 }
 
 static void conmux_accept(struct conmux *m)
@@ -198,8 +197,8 @@ void conmux_handle(struct conmux *m, const struct pollfd *p, unsigned n, uint8_t
 
 void conmux_close(struct conmux *m)
 {
-	if (m->log_fd >= 0)
-		conmux_drain(m);
+	if (m->log.fd >= 0)
+		conmux_copy(m, SIZE_MAX); /* the vCPUs are gone: the pipe holds its last bytes */
 	conmux_drop_client(m);
 	if (m->listen_fd >= 0) {
 		close(m->listen_fd);
@@ -209,7 +208,6 @@ void conmux_close(struct conmux *m)
 		close(m->uart_fd);
 	if (m->pipe_rd >= 0)
 		close(m->pipe_rd);
-	if (m->log_fd >= 0)
-		close(m->log_fd);
+	logfile_close(&m->log);
 	conmux_reset(m);
 }

@@ -10,10 +10,29 @@
 
 #include "log.h"
 
+/*
+ * Keep guest RAM out of core dumps (MADV_DONTDUMP): a crash of vmon must
+ * not write the guest's memory (keys, user data) into a file the host's
+ * core pattern picks. The flag belongs to the mapping, so every mapping of
+ * guest RAM gets it, including one mapped over an old one (MAP_FIXED).
+ */
+static int gmem_dontdump(void *p, uint64_t size)
+{
+	if (madvise(p, size, MADV_DONTDUMP) < 0) {
+		int err = errno;
+
+		log_err("cannot keep %llu MiB of guest RAM out of core dumps: %s",
+			(unsigned long long)(size >> 20), strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 /* fd < 0: anonymous; else a private (copy-on-write) mapping of fd at off. */
 static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
 	void *p;
+	int ret;
 
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, (off_t)off);
@@ -23,6 +42,11 @@ static int gmem_map(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_
 		log_err("cannot map %llu MiB of guest RAM: %s",
 			(unsigned long long)(size >> 20), strerror(err));
 		return -err;
+	}
+	ret = gmem_dontdump(p, size);
+	if (ret) {
+		munmap(p, size);
+		return ret;
 	}
 	/* Guest RAM is big and mostly idle: let THP back it where it can. */
 	if (fd < 0)
@@ -82,6 +106,16 @@ int gmem_add_file(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t 
 		return -EINVAL;
 	}
 	return gmem_map(m, gpa, size, fd, off);
+}
+
+int gmem_map_over(const struct gmem_region *r, int fd, uint64_t off)
+{
+	if (fd < 0 || (off & 0xfff))
+		return -EINVAL;
+	if (mmap(r->hva, r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		 fd, (off_t)off) == MAP_FAILED)
+		return -errno;
+	return gmem_dontdump(r->hva, r->size);
 }
 
 int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size)

@@ -1,7 +1,8 @@
 /*
  * gmem.h: guest physical memory. The only way vmon code touches guest RAM.
  *
- * Owns: the host mappings that back guest RAM and the table of regions
+ * Owns: the host mappings that back guest RAM (all MADV_DONTDUMP: guest
+ * memory never lands in a core dump) and the table of regions
  * (guest physical address -> host virtual address). Does not own the KVM
  * memory slots (vm.c hands each region to the accelerator).
  *
@@ -52,6 +53,15 @@ int gmem_add_anon(struct gmem *m, uint64_t gpa, uint64_t size);
  * shorter than off + size.
  */
 int gmem_add_file(struct gmem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off);
+
+/*
+ * Replace region r's mapping, in place, by a private mapping of fd at off
+ * (snapshot restore: the guest's memory file under the address the
+ * accelerator already knows). Like every guest RAM mapping here it is kept
+ * out of core dumps (MADV_DONTDUMP). 0 or -errno; the caller checked that
+ * the file is long enough.
+ */
+int gmem_map_over(const struct gmem_region *r, int fd, uint64_t off);
 
 /*
  * Describe caller-owned memory as one region at gpa (unit tests, fuzzers).

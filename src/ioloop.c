@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #define IOLOOP_BATCH 16
 
@@ -65,6 +66,8 @@ static void *ioloop_thread(void *arg)
 	struct ioloop *l = arg;
 	struct epoll_event ev[IOLOOP_BATCH];
 
+	if (seccomp_role_enter(SECCOMP_ROLE_IO)) /* before any queue work; logged */
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, IOLOOP_BATCH, -1);
 
@@ -74,10 +77,15 @@ static void *ioloop_thread(void *arg)
 			log_err("ioloop: epoll_wait: %s", strerror(errno));
 			return NULL;
 		}
+		/*
+		 * At most IOLOOP_BATCH handlers per wakeup, and a stop is seen
+		 * between any two of them: one that takes long (a guest's full
+		 * queue) delays the stop by itself only, never by the batch.
+		 */
 		for (int i = 0; i < n; i++) {
 			struct ioloop_handler *h = ev[i].data.ptr;
 
-			if (!h)
+			if (!h || atomic_load(&l->stopping))
 				return NULL; /* stop requested */
 			h->fn(h->ctx);
 		}
@@ -89,6 +97,7 @@ int ioloop_start(struct ioloop *l)
 	sigset_t all, old;
 	int ret;
 
+	atomic_store(&l->stopping, 0);
 	/* Signals belong to the main thread (and kicks to vCPUs): block them here. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -108,6 +117,7 @@ void ioloop_stop(struct ioloop *l)
 
 	if (!l->started)
 		return;
+	atomic_store(&l->stopping, 1);
 	if (write(l->stop_efd, &one, sizeof(one)) < 0)
 		log_err("ioloop: cannot signal stop: %s", strerror(errno));
 	pthread_join(l->thread, NULL);

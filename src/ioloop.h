@@ -12,6 +12,7 @@
 #define VMON_IOLOOP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct ioloop_handler {
 	int fd;
@@ -24,6 +25,7 @@ struct ioloop {
 	int stop_efd;
 	pthread_t thread;
 	int started;
+	atomic_int stopping;  /* set by ioloop_stop: checked between handlers */
 	unsigned nr_handlers;
 };
 

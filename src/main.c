@@ -14,6 +14,7 @@
  *   4  stopped from the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "accel/accel.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
 #include "version.h"
 #include "vm.h"
 #include "vmconfig.h"
@@ -42,6 +44,7 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  run     boot a guest kernel with its serial console on this terminal\n"
 	"  info    describe this host's KVM (hardware-assisted or PVM) and limits\n"
+	"  seccomp-list  the syscalls each vmon thread may make (the sandbox's filters)\n"
 #ifndef VMON_NO_API
 	"\n"
 	"Managed VMs (each its own detached process; state under $VMON_STATE_DIR,\n"
@@ -112,9 +115,14 @@ static const char usage_run[] =
 	"      --name NAME      the id the API reports (default \"vmon\")\n"
 	"      --ttl DURATION   stop the VM after this long (90, 90s, 10m, 2h, 1d); with\n"
 	"                       --state-dir its directory is removed too\n"
+	"      --log-max SIZE   with --state-dir: cap DIR/serial.log and DIR/vmon.log at\n"
+	"                       SIZE each (default 16M, at least 4K); a full one is moved\n"
+	"                       to .1 (replacing the last) and started afresh\n"
 #endif
 	"      --elf64-entry    for an ELF with a PVH note, use its 64-bit entry instead\n"
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
+	"      --seccomp on|off seccomp filters per thread (default on; off to debug):\n"
+	"                       a forbidden syscall kills vmon and is named on stderr\n"
 	"      --arch NAME      native (default), x86_64, or mips32: a MIPS32r2 board run by\n"
 	"                       vmon's software vCPU (1 vCPU, --mem up to 256M, ELF vmlinux)\n"
 	"      --transport mmio|pci  how virtio devices sit: virtio-mmio windows announced on\n"
@@ -140,7 +148,7 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 /* `vmon run` options beyond struct vm_config: the managed (API) mode, --dump-config. */
 struct run_opts {
 	const char *api_sock, *state_dir, *name;
-	uint64_t ttl_secs;
+	uint64_t ttl_secs, log_max;
 	int dump_config;
 };
 
@@ -158,7 +166,7 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX, OPT_SECCOMP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -173,11 +181,13 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "arch", required_argument, NULL, OPT_ARCH },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 #ifndef VMON_NO_API
 		{ "api-sock", required_argument, NULL, OPT_API },
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "log-max", required_argument, NULL, OPT_LOGMAX },
 #endif
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -238,6 +248,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 			if (ret)
 				return ret;
 			break;
+		case OPT_SECCOMP:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return usage_error("vmon run", "--seccomp: '%s' is not on or off", optarg);
+			cfg->seccomp = !strcmp(optarg, "on");
+			break;
 		case OPT_KVMDEV:
 			ret = set_opt_str(cfg->kvm_path, sizeof(cfg->kvm_path), "--kvm-device", optarg);
 			if (ret)
@@ -280,6 +295,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				return usage_error("vmon run", "--ttl: '%s' is not a duration like 90s, 10m or 2h",
 						   optarg);
 			break;
+		case OPT_LOGMAX:
+			if (config_parse_size(optarg, &ro->log_max) || ro->log_max < (4u << 10))
+				return usage_error("vmon run", "--log-max: '%s' is not a size of at least 4K",
+						   optarg);
+			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;
@@ -302,6 +322,8 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				   "no kernel given: --kernel PATH is required (or --api-sock to configure it later)");
 	if ((ro->name || ro->ttl_secs) && !ro->api_sock && !ro->state_dir)
 		return usage_error("vmon run", "%s", "--name and --ttl need --api-sock or --state-dir");
+	if (ro->log_max && !ro->state_dir)
+		return usage_error("vmon run", "%s", "--log-max needs --state-dir");
 	return 0;
 }
 
@@ -346,6 +368,8 @@ static int run_vm(const struct vm_config *cfg)
 		return EXIT_VMM;
 	}
 	ret = vm_create(vm, cfg, &host);
+	if (!ret) /* the main thread's filter, which the I/O and vCPU threads inherit */
+		ret = seccomp_role_enter_main(cfg->seccomp);
 	if (ret) {
 		vm_destroy(vm);
 		free(vm);
@@ -368,6 +392,11 @@ static int cmd_run(int argc, char **argv)
 	unsigned flags = 0;
 	int ret;
 
+	/*
+	 * A console reader that goes away (`vmon run | head`) is an EPIPE the
+	 * console output handles (the guest runs on), not the end of vmon.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* ~40 KiB of paths and command line: on the heap like struct vm. */
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg) {
@@ -393,7 +422,8 @@ static int cmd_run(int argc, char **argv)
 #ifndef VMON_NO_API
 	} else if (ro.api_sock || ro.state_dir) {
 		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
-				      .name = ro.name, .ttl_secs = ro.ttl_secs };
+				      .name = ro.name, .ttl_secs = ro.ttl_secs,
+				      .log_max = ro.log_max };
 
 		ret = vm_exit_status(vmm_run(cfg, &o));
 #endif
@@ -449,6 +479,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "seccomp-list")) {
+		seccomp_role_print(stdout);
+		return fflush(stdout) ? EXIT_VMM : EXIT_CLEAN;
+	}
 #ifndef VMON_NO_API
 	if (cli_is_command(argv[1]))
 		return cli_main(argv[1], argc - 1, argv + 1);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 int vcpu_create(struct vcpu *v, struct accel *a, unsigned id, const struct vcpu_host *host)
 {
@@ -181,6 +182,11 @@ void *vcpu_thread(void *arg)
 	struct accel_vcpu *av = v->av;
 	struct vcpu_exit e;
 
+	/* The vCPU's own filter, before its first KVM_RUN (sandbox/seccomp.h). */
+	if (seccomp_role_enter(strcmp(av->a->ops->name, "kvm") ? SECCOMP_ROLE_VCPU_SOFT : SECCOMP_ROLE_VCPU)) {
+		h->stop(h->ctx, VM_EXIT_VMM_ERROR, "a vCPU thread cannot install its seccomp filter");
+		return NULL;
+	}
 	/*
 	 * Stop as soon as the VM's fate is known, not only when kicked: the vCPU
 	 * that reported a reset would otherwise keep running the guest's reboot

@@ -269,6 +269,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	ret = vm_init_sync(vm);
 	if (ret)
 		return ret;
+	if (!host->mux && host->console_out_fd >= 0) {
+		/* A reader that stops reading must block neither a vCPU nor this thread. */
+		ret = console_out_open(&vm->cout, host->console_out_fd);
+		if (ret)
+			return ret;
+		vm->cout_open = 1;
+		vm->host.console_out_fd = vm->cout.uart_fd;
+	}
 	ret = vm_config_validate(cfg, err, sizeof(err));
 	if (ret) {
 		log_err("%s", err);
@@ -307,7 +315,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 
 /* ---- pause and resume ------------------------------------------------------ */
 
-/* CLOCK_REALTIME 10 ms from now: how often waits wake to drain a detached console. */
+/* CLOCK_REALTIME 10 ms from now: how often waits wake to kick vCPUs and look at signals. */
 static void vm_realtime_in_10ms(struct timespec *ts)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -327,34 +335,74 @@ static unsigned vm_threads_running(struct vm *vm)
 	return n;
 }
 
-int vm_pause(struct vm *vm)
+static void vm_kick_all(struct vm *vm)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&vm->pause_lock);
-	atomic_store(&vm->pause_req, 1);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	/*
-	 * vm_run broadcasts when the VM stops, so this wait always ends. With a
-	 * detached console this thread is also the one that empties its pipe: a
-	 * vCPU blocked writing guest output to a full pipe would never park, so
-	 * wake every 10 ms and drain it (as vm_join_vcpus does).
-	 */
-	while (vm->nr_parked < vm_threads_running(vm) && !vm_stopped(vm)) {
-		struct timespec until;
+}
 
-		if (!vm->host.mux) {
-			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-			continue;
+/* A stop signal waits for the VMM thread's ppoll (they are blocked everywhere else). */
+static int vm_stop_signal_pending(void)
+{
+	sigset_t pend;
+
+	if (sigpending(&pend) < 0)
+		return 0;
+	return sigismember(&pend, SIGINT) == 1 || sigismember(&pend, SIGTERM) == 1 ||
+	       sigismember(&pend, SIGHUP) == 1;
+}
+
+/* Wait up to 10 ms for every vCPU to park: 1 when they have (or the VM is stopping). */
+static int vm_pause_wait_10ms(struct vm *vm)
+{
+	struct timespec until;
+	int done;
+
+	vm_realtime_in_10ms(&until);
+	pthread_mutex_lock(&vm->pause_lock);
+	done = vm->nr_parked >= vm_threads_running(vm) || vm_stopped(vm);
+	if (!done) {
+		/* Releases pause_lock while it waits: a vCPU can park, a resume can run. */
+		pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+		done = vm->nr_parked >= vm_threads_running(vm) || vm_stopped(vm);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return done;
+}
+
+int vm_pause(struct vm *vm)
+{
+	uint64_t end = vm_now_ns() + VM_PAUSE_TIMEOUT_MS * 1000000ULL;
+	int ret = 0;
+
+	atomic_store(&vm->pause_req, 1);
+	/*
+	 * The UART and the consoles never block a vCPU, so each one parks as
+	 * soon as its kick lands; the kick is repeated every 10 ms in case one
+	 * landed between a vCPU's check and its next entry to the guest.
+	 * Whatever the guest does, this returns within VM_PAUSE_TIMEOUT_MS, and
+	 * at once on a stop or a stop signal: a guest cannot hold the VMM
+	 * thread (and with it the API and the signals) here.
+	 */
+	for (;;) {
+		vm_kick_all(vm);
+		if (vm_pause_wait_10ms(vm))
+			break;
+		if (vm_stop_signal_pending()) {
+			ret = -EINTR;
+			break;
 		}
-		vm_realtime_in_10ms(&until);
-		if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until))
-			conmux_drain(vm->host.mux);
+		if (vm_now_ns() >= end) {
+			log_warn("pause: a vCPU did not stop within %d ms; the VM runs on",
+				 VM_PAUSE_TIMEOUT_MS);
+			ret = -ETIMEDOUT;
+			break;
+		}
 	}
 	if (vm_stopped(vm))
 		ret = -ESRCH;
-	pthread_mutex_unlock(&vm->pause_lock);
+	if (ret)
+		vm_resume(vm);
 	return ret;
 }
 
@@ -484,8 +532,8 @@ void vm_block_stop_signals(sigset_t *old, sigset_t *waitmask)
 	sigdelset(waitmask, SIGHUP);
 }
 
-/* The main loop's fixed descriptors: stop, UART room, console input, API actions. */
-#define VM_POLL_FIXED 4
+/* The main loop's fixed descriptors: stop, UART room, console input, API actions, output. */
+#define VM_POLL_FIXED 5
 
 /* Main-thread loop: console input until the VM stops, a signal arrives or its time is up. */
 static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *waitmask)
@@ -499,6 +547,7 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 			{ .fd = vm->rx_space_efd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
 			{ .fd = vm->host.on_action ? vm->host.action_fd : -1, .events = POLLIN },
+			{ .fd = -1 },
 		};
 		int room = uart_rx_room(vm_console(vm)) >= UART_RX_WAKE_ROOM;
 		unsigned nmux = 0;
@@ -507,6 +556,8 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 
 		if (in_open && room)
 			p[2].fd = con->in_fd;
+		if (vm->cout_open)
+			console_out_pollfd(&vm->cout, &p[4]);
 		if (vm->host.mux)
 			nmux = conmux_pollfds(vm->host.mux, p + VM_POLL_FIXED, room);
 		r = ppoll(p, VM_POLL_FIXED + nmux, vm_timeout_until(vm->host.deadline_ns, &ts), waitmask);
@@ -531,10 +582,19 @@ static void vm_main_loop(struct vm *vm, struct console *con, const sigset_t *wai
 			vm_mux_io(vm, p + VM_POLL_FIXED, nmux);
 		if (p[3].revents & POLLIN)
 			vm->host.on_action(vm->host.action_ctx); /* the API's posted actions */
+		if (p[4].revents)
+			console_out_pump(&vm->cout); /* bounded: back to ppoll (and signals) soon */
 	}
 }
 
-/* Join the vCPU threads; meanwhile keep the console pipe drained so none blocks on it. */
+/* How long the end of a run waits for a console reader that does not read. */
+#define VM_OUT_STALL_MS 100
+
+/*
+ * Join the vCPU threads; meanwhile keep the console output moving, and kick
+ * again every 10 ms: a kick that landed just before a vCPU entered the
+ * guest again must not leave it running.
+ */
 static void vm_join_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -544,10 +604,15 @@ static void vm_join_vcpus(struct vm *vm)
 			struct timespec until;
 
 			vm_realtime_in_10ms(&until);
-			if (!pthread_timedjoin_np(v->thread, NULL, &until))
+			if (!pthread_timedjoin_np(v->thread, NULL, &until)) {
 				v->thread_started = 0;
-			else if (vm->host.mux)
+				continue;
+			}
+			vcpu_kick(v);
+			if (vm->host.mux)
 				conmux_drain(vm->host.mux);
+			if (vm->cout_open)
+				console_out_pump(&vm->cout);
 		}
 	}
 }
@@ -580,11 +645,12 @@ enum vm_exit vm_run(struct vm *vm)
 	vm_main_loop(vm, &con, &waitmask);
 	atomic_store(&vm->stopping, 1);
 	vm_pause_release(vm);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
+	vm_kick_all(vm);
 	vm_join_vcpus(vm);
 	if (vm->host.mux)
 		conmux_drain(vm->host.mux);
+	if (vm->cout_open)
+		console_out_flush(&vm->cout, VM_OUT_STALL_MS);
 	ioloop_stop(&vm->io);
 	console_close(&con);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -641,6 +707,9 @@ void vm_destroy(struct vm *vm)
 		vm->accel->ops->destroy(vm->accel);
 	vm->accel = NULL;
 	gmem_free(&vm->mem);
+	if (vm->cout_open)
+		console_out_close(&vm->cout); /* after the devices: the UART writes its pipe */
+	vm->cout_open = 0;
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	if (vm->rx_space_efd >= 0)

@@ -36,6 +36,7 @@
 #include "arch/arch.h"
 #include "bus.h"
 #include "conmux.h"
+#include "console.h"
 #include "dev.h"
 #include "gmem.h"
 #include "ioloop.h"
@@ -77,6 +78,10 @@ struct vm {
 	struct ioloop io;
 	int io_inited;
 	struct machine machine; /* what devices and arch code see of this VM */
+
+	/* Guest output to console_out_fd without blocking (console.h); not with a mux. */
+	struct console_out cout;
+	int cout_open;
 
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
@@ -173,10 +178,13 @@ void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
 
 /*
  * Pause: every vCPU leaves the accelerator and waits; returns once all
- * have (0), or -ESRCH when the VM is stopping. Device work on the I/O
- * thread goes on (a request in flight completes). Idempotent. The VMM
- * thread's (it drains a detached console's pipe while it waits).
+ * have (0), or -ESRCH when the VM is stopping, -EINTR when a stop signal
+ * (SIGINT, SIGTERM, SIGHUP) is pending, -ETIMEDOUT when a vCPU did not
+ * park within VM_PAUSE_TIMEOUT_MS: then the pause is undone and the VM runs
+ * on. The pause lock is not held while it waits. Device work on the I/O
+ * thread goes on (a request in flight completes). Idempotent. Any thread.
  */
+#define VM_PAUSE_TIMEOUT_MS 2000
 int vm_pause(struct vm *vm);
 /* Let paused vCPUs run again. Idempotent. */
 void vm_resume(struct vm *vm);

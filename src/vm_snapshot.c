@@ -210,9 +210,10 @@ static int vm_snap_map_fd(struct vm *vm, int fd)
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
 		const struct gmem_region *r = &vm->mem.region[i];
 
-		if (mmap(r->hva, r->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off) == MAP_FAILED)
-			return -errno;
+		int ret = gmem_map_over(r, fd, off); /* kept out of core dumps, as all RAM */
+
+		if (ret)
+			return ret;
 		off += r->size;
 	}
 	return 0;

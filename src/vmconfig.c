@@ -36,6 +36,7 @@ void vm_config_defaults(struct vm_config *c)
 	c->ncpus = 1;
 	strcpy(c->cmdline, VM_DEFAULT_CMDLINE);
 	strcpy(c->kvm_path, "/dev/kvm");
+	c->seccomp = 1;
 }
 
 int vm_config_set_str(char *field, size_t cap, const char *s)
@@ -315,6 +316,7 @@ struct json_object *vm_config_to_jobj(const struct vm_config *c)
 	vmc_add(own, "stats", json_object_new_boolean(c->stats != 0), &bad);
 	vmc_add(own, "elf64_entry", json_object_new_boolean(c->elf64_entry != 0), &bad);
 	vmc_add(own, "kvm_device", json_object_new_string(c->kvm_path), &bad);
+	vmc_add(own, "seccomp", json_object_new_boolean(c->seccomp != 0), &bad);
 	if (c->arch[0])
 		vmc_add(own, "arch", json_object_new_string(c->arch), &bad);
 	if (c->transport[0])
@@ -617,6 +619,7 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 		{ "kvm_device", json_type_string },
 		{ "arch", json_type_string },
 		{ "transport", json_type_string },
+		{ "seccomp", json_type_boolean },
 	};
 	int ret;
 
@@ -626,6 +629,7 @@ static int vmc_own(struct vmc_ctx *x, struct json_object *o, struct vm_config *c
 		return ret;
 	vmc_bool(o, "stats", &c->stats);
 	vmc_bool(o, "elf64_entry", &c->elf64_entry);
+	vmc_bool(o, "seccomp", &c->seccomp);
 	ret = vmc_str(x, o, "arch", c->arch, sizeof(c->arch));
 	if (!ret)
 		ret = vmc_str(x, o, "transport", c->transport, sizeof(c->transport));

@@ -22,7 +22,8 @@
  *                           "offload": bool}]                  at most VM_MAX_NETS
  *   "vmon":               {"stats": bool, "elf64_entry": bool, "kvm_device": str,
  *                          "arch": "native" | "x86_64" | "mips32",
- *                          "transport": "mmio" | "pci"}
+ *                          "transport": "mmio" | "pci",
+ *                          "seccomp": bool}
  * Names follow Firecracker's where it has the field; "vmon" holds vmon's own.
  * vm_config_to_json writes every member (initrd_path only when set,
  * guest_mac only when given), so from_json(to_json(c)) == c field for
@@ -65,6 +66,7 @@ struct vm_config {
 	unsigned nr_nets;
 	char arch[16];              /* "" or "native": the host's; "x86_64", "mips32" */
 	char transport[8];          /* virtio transport: "" (the arch's default), "mmio", "pci" */
+	int seccomp;                /* per-thread seccomp filters (sandbox/seccomp.h); default 1 */
 };
 
 #define VM_ERR_MAX 256

@@ -112,6 +112,7 @@ struct api {
 	const struct api_ops *ops;
 	void *ctx;
 	const char *id;        /* instance id reported by GET / */
+	int seccomp;           /* the server's thread runs under the API filter (sandbox/seccomp.h) */
 };
 
 struct api_response {

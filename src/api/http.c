@@ -38,6 +38,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #define HTTP_CONN_LIMIT   64  /* connections (and so threads) at once */
 #define HTTP_CONN_TIMEOUT 10  /* seconds of idle before a connection is dropped */
@@ -481,6 +482,30 @@ static void server_free(struct api_server *s)
 	free(s);
 }
 
+/* seccomp_role_spawn's fn: the daemon's thread is created here, so it inherits the API filter. */
+struct http_start {
+	struct api_server *s;
+	unsigned flags;
+	int fd;
+};
+
+static int http_start_daemon(void *arg)
+{
+	struct http_start *h = arg;
+	struct api_server *s = h->s;
+
+	s->daemon = MHD_start_daemon(h->flags, 0, NULL, NULL, on_request, s,
+				     MHD_OPTION_LISTEN_SOCKET, h->fd,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
+				     MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+				     MHD_OPTION_END);
+	return 0;
+}
+
 int api_server_start(struct api_server **out, const char *sock_path, const struct api *a)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -513,15 +538,8 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 	s->reaper_started = true;
 	if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 		flags |= MHD_USE_POLL;
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				     MHD_OPTION_LISTEN_SOCKET, fd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
-				     MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-				     MHD_OPTION_END);
+	seccomp_role_spawn(SECCOMP_ROLE_API, a->seccomp, http_start_daemon,
+			   &(struct http_start){ .s = s, .flags = flags, .fd = fd });
 	if (!s->daemon) {
 		log_err("api socket %s: cannot start the HTTP server", sock_path);
 		close(fd);

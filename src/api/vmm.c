@@ -35,6 +35,8 @@
 #include "api/api.h"
 #include "cli/state.h"
 #include "log.h"
+#include "logfile.h"
+#include "sandbox/seccomp.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -462,10 +464,13 @@ static int vmm_pause(struct vmm *v, char *err)
 	if (ret || v->state != API_STATE_RUNNING)
 		return ret;
 	ret = vm_pause(v->vm);
-	if (ret) {
+	if (ret == -ETIMEDOUT)
+		snprintf(err, API_ERR_MAX, "a vCPU did not stop within %d ms: the VM is still running",
+			 VM_PAUSE_TIMEOUT_MS);
+	else if (ret)
 		snprintf(err, API_ERR_MAX, "the VM is stopping");
+	if (ret)
 		return ret;
-	}
 	vmm_set_state(v, API_STATE_PAUSED);
 	return 0;
 }
@@ -790,7 +795,7 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 		}
 		snprintf(sock, sizeof(sock), "%s/console.sock", o->state_dir);
 		snprintf(log, sizeof(log), "%s/serial.log", o->state_dir);
-		ret = conmux_open(&v->mux, sock, log);
+		ret = conmux_open(&v->mux, sock, log, o->log_max);
 		if (ret)
 			return ret;
 		v->mux_open = 1;
@@ -819,6 +824,7 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	enum vm_exit why = VM_EXIT_VMM_ERROR;
 	sigset_t old, waitmask;
 	struct api api;
+	struct logfile_capture cap = { .active = 0 };
 	struct vmm *v;
 	int ret, ttl_up;
 
@@ -834,10 +840,22 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	 * takes them; they stay blocked across the start.
 	 */
 	vm_block_stop_signals(&old, &waitmask);
+	/*
+	 * `vmon create` points our stderr at DIR/vmon.log: from here on it is
+	 * capped and rotated like serial.log, so no log flood fills the disk.
+	 */
+	if (o->state_dir) {
+		char log[PATH_MAX];
+
+		snprintf(log, sizeof(log), "%s/vmon.log", o->state_dir);
+		if (logfile_capture(&cap, log, o->log_max))
+			log_warn("%s stays uncapped", log);
+	}
 	ret = vmm_init(v, cfg, o);
 	if (!ret) {
 		vmm_set_state(v, API_STATE_NOT_STARTED);
-		api = (struct api){ .ops = &vmm_api_ops, .ctx = v, .id = o->name ? o->name : "vmon" };
+		api = (struct api){ .ops = &vmm_api_ops, .ctx = v, .id = o->name ? o->name : "vmon",
+				     .seccomp = cfg->seccomp };
 		if (o->api_sock)
 			snprintf(sock, sizeof(sock), "%s", o->api_sock);
 		else
@@ -852,6 +870,8 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 	} else if (!ret && !vmm_wait_start(v, &waitmask, &why)) {
 		ret = -ECANCELED;
 	}
+	if (!ret) /* the main thread's filter, which the I/O and vCPU threads inherit */
+		ret = seccomp_role_enter_main(v->cfg.seccomp);
 	if (!ret) {
 		why = vm_run(v->vm);
 		vm_log_exit(v->vm, why);
@@ -868,6 +888,7 @@ enum vm_exit vmm_run(const struct vm_config *cfg, const struct vmm_opts *o)
 			v->vm && v->vm->exit_msg[0] ? v->vm->exit_msg :
 			err[0] ? err : "it did not start");
 	vmm_fini(v);
+	logfile_uncapture(&cap);
 	/* The VM's time is up: it is destroyed, state directory and all. */
 	if (ttl_up && o->state_dir) {
 		ret = state_rmtree(o->state_dir);

@@ -33,6 +33,7 @@ struct vmm_opts {
 	const char *state_dir;  /* NULL: not detached (console on this terminal) */
 	const char *name;       /* the id GET / reports; default "vmon" */
 	uint64_t ttl_secs;      /* 0: no time limit */
+	uint64_t log_max;       /* cap of DIR/serial.log and DIR/vmon.log each; 0: the default */
 };
 
 /*

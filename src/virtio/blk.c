@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
+#include "../loadfile.h"
 #include "../log.h"
 #include "../util.h"
 
@@ -47,6 +49,9 @@
 #define CFG_BLK_SIZE 20
 #define CFG_SIZE     24
 
+/* Largest direct I/O alignment taken: a bounce buffer holds four such blocks. */
+#define VBLK_DIO_ALIGN_MAX (VBLK_BOUNCE_SIZE / 4)
+
 static uint64_t vblk_features(void *dev)
 {
 	struct vblk *b = dev;
@@ -62,7 +67,7 @@ static int vblk_config_read(void *dev, uint64_t off, void *data, unsigned len)
 
 	le64_put(cfg + CFG_CAPACITY, b->sectors);
 	le32_put(cfg + CFG_SEG_MAX, VBLK_SEG_MAX);
-	le32_put(cfg + CFG_BLK_SIZE, VBLK_SECTOR);
+	le32_put(cfg + CFG_BLK_SIZE, b->blk_size);
 	return virtio_config_copy(cfg, sizeof(cfg), off, data, len);
 }
 
@@ -98,6 +103,82 @@ static int vblk_rw(struct vblk *b, int write, struct iovec *iov, int niov, uint6
 	return 0;
 }
 
+/* Copy len bytes between buf and the iovecs, starting off bytes into them. */
+static void vblk_iov_copy(const struct iovec *iov, int niov, uint64_t off, uint8_t *buf,
+			  size_t len, int to_iov)
+{
+	for (int i = 0; i < niov && len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - (size_t)off;
+		if (n > len)
+			n = len;
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + off, buf, n);
+		else
+			memcpy(buf, (uint8_t *)iov[i].iov_base + off, n);
+		buf += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Can O_DIRECT take these buffers as they are (each address and length aligned)? */
+static bool vblk_iov_aligned(const struct vblk *b, const struct iovec *iov, int niov)
+{
+	for (int i = 0; i < niov; i++)
+		if ((uintptr_t)iov[i].iov_base % b->mem_align || iov[i].iov_len % b->blk_size)
+			return false;
+	return true;
+}
+
+/*
+ * cache=none with misaligned guest buffers: through the aligned bounce
+ * buffer, VBLK_BOUNCE_SIZE at a time (len and off are multiples of
+ * blk_size, so every chunk is too).
+ */
+static int vblk_bounce_rw(struct vblk *b, int write, const struct iovec *iov, int niov,
+			  uint64_t off, uint64_t len)
+{
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < VBLK_BOUNCE_SIZE ? (size_t)(len - done) : VBLK_BOUNCE_SIZE;
+		struct iovec one = { .iov_base = b->bounce, .iov_len = n };
+		int ret;
+
+		if (write)
+			vblk_iov_copy(iov, niov, done, b->bounce, n, 0);
+		ret = vblk_rw(b, write, &one, 1, off + done);
+		if (ret)
+			return ret;
+		if (!write)
+			vblk_iov_copy(iov, niov, done, b->bounce, n, 1);
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * Move a request's data, the way the open mode needs, and make a write
+ * durable when the driver has no FLUSH to ask for it (writethrough).
+ */
+static int vblk_io(struct vblk *b, int write, struct iovec *iov, int niov, uint64_t off,
+		   uint64_t len)
+{
+	int ret;
+
+	if (b->mem_align && !vblk_iov_aligned(b, iov, niov))
+		ret = vblk_bounce_rw(b, write, iov, niov, off, len);
+	else
+		ret = vblk_rw(b, write, iov, niov, off);
+	if (!ret && write && !b->flush && fdatasync(b->fd) < 0)
+		ret = -errno;
+	return ret;
+}
+
 /* Serve one popped request; returns the status byte and bytes written to the guest. */
 static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 {
@@ -122,15 +203,24 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 			return VIRTIO_BLK_S_IOERR;
 		if (!in && b->read_only)
 			return VIRTIO_BLK_S_IOERR;
+		if ((sector * VBLK_SECTOR | data_len) % b->blk_size) {
+			/* O_DIRECT would fail it (EINVAL): say why, rate-limited. */
+			log_limited(&b->logged, LOG_WARN,
+				    "virtio-blk: %s of %u bytes at sector %" PRIu64
+				    " refused: cache=none needs %u-byte aligned requests",
+				    in ? "read" : "write", data_len, sector, b->blk_size);
+			return VIRTIO_BLK_S_IOERR;
+		}
 		/* Data is what lies between the header and the status byte. */
 		niov = virtq_chain_iov(q, &b->chain, in, in ? 0 : VBLK_HDR_SIZE, data_len, b->iov,
 				       VIRTQ_MAX_CHAIN);
-		ret = niov < 0 ? niov : vblk_rw(b, !in, b->iov, niov, sector * VBLK_SECTOR);
+		ret = niov < 0 ? niov
+			       : vblk_io(b, !in, b->iov, niov, sector * VBLK_SECTOR, data_len);
 		if (ret) {
 			/* A failing disk fails every request: rate-limited. */
-			if (virtio_log_ratelimit(&b->logged))
-				log_warn("virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
-					 in ? "read" : "write", data_len, sector, strerror(-ret));
+			log_limited(&b->logged, LOG_WARN,
+				    "virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
+				    in ? "read" : "write", data_len, sector, strerror(-ret));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		if (in) {
@@ -143,6 +233,8 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 		}
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
+		if (!b->flush)
+			return VIRTIO_BLK_S_UNSUPP; /* not negotiated: writes are writethrough */
 		virtio_stat_add(&b->flushes, 1);
 		return fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID: {
@@ -188,6 +280,21 @@ static int vblk_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return ret < 0 ? ret : n;
 }
 
+/* The driver's features are final: a driver without FLUSH gets writethrough. */
+static void vblk_driver_ok(void *dev, uint64_t features)
+{
+	struct vblk *b = dev;
+
+	b->flush = !!(features & (1ULL << VIRTIO_BLK_F_FLUSH));
+}
+
+static void vblk_reset(void *dev)
+{
+	struct vblk *b = dev;
+
+	b->flush = 0;
+}
+
 static unsigned vblk_stats(void *dev, struct dev_stat *out, unsigned max)
 {
 	struct vblk *b = dev;
@@ -217,8 +324,8 @@ const struct virtio_dev_ops vblk_ops = {
 	.config_read = vblk_config_read,
 	.config_write = virtio_config_readonly_write,
 	.queue_notify = vblk_queue_notify,
-	.reset = virtio_reset_none, /* no per-driver state beyond the queue */
-	.driver_ok = virtio_driver_ok_none,
+	.reset = vblk_reset,
+	.driver_ok = vblk_driver_ok,
 	.save = virtio_save_none, /* nothing beyond the queues: blk.h */
 	.load = virtio_load_none,
 	.stats = vblk_stats,
@@ -251,26 +358,116 @@ int vblk_parse_opts(char *s, struct vblk_opts *o)
 	return 0;
 }
 
+/*
+ * Lock the whole image for this open file description (F_OFD_SETLK: held
+ * by the open file, not the process, so a second open here conflicts too,
+ * and no other close drops it): a write lock read-write, a read lock
+ * read-only. A filesystem without locks gets a warning and no lock.
+ */
+static int vblk_lock(struct vblk *b, const struct vblk_opts *o)
+{
+	struct flock fl = { .l_type = o->read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	int err;
+
+	if (fcntl(b->fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	err = errno;
+	if (err == EAGAIN || err == EACCES) {
+		log_err("--disk '%s': the image is in use by another process (it holds a lock"
+			" that %s access conflicts with)", o->path,
+			o->read_only ? "read-only" : "read-write");
+		return -EBUSY;
+	}
+	log_warn("--disk '%s': cannot lock the image (%s): other processes may open it too",
+		 o->path, strerror(err));
+	return 0;
+}
+
+/* The direct I/O alignment of the image: block size and buffer alignment. */
+static void vblk_dio_align(const struct vblk *b, const struct stat *st, uint32_t *blk,
+			   uint32_t *mem)
+{
+	*blk = *mem = 0;
+	if (S_ISBLK(st->st_mode)) {
+		int lbs = 0;
+
+		if (ioctl(b->fd, BLKSSZGET, &lbs) == 0 && lbs > 0)
+			*blk = *mem = (uint32_t)lbs; /* the device's logical block size */
+	} else {
+#ifdef STATX_DIOALIGN
+		struct statx stx;
+
+		if (statx(b->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+		    (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align) {
+			*blk = stx.stx_dio_offset_align;
+			*mem = stx.stx_dio_mem_align;
+		}
+#endif
+	}
+	/* Unknown: the filesystem block size, a multiple of the device's. */
+	if (!*blk)
+		*blk = *mem = (uint32_t)st->st_blksize;
+	if (*blk < VBLK_SECTOR)
+		*blk = VBLK_SECTOR;
+	if (!*mem)
+		*mem = *blk;
+}
+
+/* cache=none: take the host's alignment and allocate the bounce buffer. 0 or -errno, logged. */
+static int vblk_setup_direct(struct vblk *b, const struct vblk_opts *o, const struct stat *st)
+{
+	uint32_t blk, mem;
+	void *p;
+
+	vblk_dio_align(b, st, &blk, &mem);
+	if (blk > VBLK_DIO_ALIGN_MAX || (blk & (blk - 1)) || mem > VBLK_DIO_ALIGN_MAX ||
+	    (mem & (mem - 1))) {
+		log_err("--disk '%s': cache=none needs %u-byte blocks in %u-byte aligned memory;"
+			" vmon takes powers of two up to %u",
+			o->path, blk, mem, VBLK_DIO_ALIGN_MAX);
+		return -EINVAL;
+	}
+	if (posix_memalign(&p, mem < 4096 ? 4096 : mem, VBLK_BOUNCE_SIZE)) {
+		log_err("--disk '%s': out of memory for its bounce buffer", o->path);
+		return -ENOMEM;
+	}
+	b->bounce = p;
+	b->blk_size = blk;
+	b->mem_align = mem;
+	return 0;
+}
+
 int vblk_open(struct vblk *b, const struct gmem *m, const struct vblk_opts *o)
 {
 	struct stat st;
 	uint64_t size;
 	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (o->direct ? O_DIRECT : 0);
 
+	int ret;
+
 	memset(b, 0, sizeof(*b));
 	b->m = m;
 	b->read_only = o->read_only;
-	b->fd = open(o->path, flags);
+	b->blk_size = VBLK_SECTOR;
+	/* Regular files and block devices only: a FIFO swapped in would block the open. */
+	b->fd = loadfile_open("--disk", o->path, flags, LOADFILE_BLK);
 	if (b->fd < 0) {
-		int err = errno;
-
-		log_err("--disk '%s': %s", o->path, strerror(err));
-		return -err;
+		if (b->fd == -EINVAL && o->direct)
+			log_err("--disk '%s': with cache=none, EINVAL means the filesystem refuses "
+				"O_DIRECT", o->path);
+		return b->fd;
 	}
 	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
 		log_err("--disk '%s': not a regular file or block device", o->path);
 		vblk_close(b);
 		return -EINVAL;
+	}
+	ret = vblk_lock(b, o);
+	if (!ret && o->direct)
+		ret = vblk_setup_direct(b, o, &st);
+	if (ret) {
+		vblk_close(b);
+		return ret;
 	}
 	size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode) && ioctl(b->fd, BLKGETSIZE64, &size) < 0)
@@ -309,6 +506,8 @@ int vblk_create(const struct gmem *m, const struct vblk_opts *o, struct vblk **o
 void vblk_close(struct vblk *b)
 {
 	if (b->fd >= 0)
-		close(b->fd);
+		close(b->fd); /* drops the OFD lock with the last reference */
 	b->fd = -1;
+	free(b->bounce);
+	b->bounce = NULL;
 }

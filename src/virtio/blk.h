@@ -5,14 +5,29 @@
  * and request processing: IN/OUT with preadv/pwritev straight between the
  * file and guest buffers (no bounce copy), FLUSH with fdatasync, GET_ID
  * with a serial derived from the image. A read-only disk fails writes with
- * VIRTIO_BLK_S_IOERR and advertises VIRTIO_BLK_F_RO.
+ * VIRTIO_BLK_S_IOERR and advertises VIRTIO_BLK_F_RO, whatever the driver
+ * accepted. A driver that did not accept VIRTIO_BLK_F_FLUSH believes the
+ * disk has no write cache (Linux's virtblk_get_cache_mode): its writes are
+ * made durable before they complete (writethrough) and a FLUSH request it
+ * sends anyway is VIRTIO_BLK_S_UNSUPP.
+ * The image is locked against other users with an OFD lock over the whole
+ * file (a write lock read-write, a read lock read-only, as QEMU does), so a
+ * second vmon, or a second --disk in this one, cannot open it read-write
+ * while it is in use, and two read-only users share it.
+ * cache=none (O_DIRECT) follows the host's direct I/O alignment (BLKSSZGET
+ * for a block device, statx STATX_DIOALIGN or else st_blksize for a file):
+ * blk_size tells the guest the block size, a request whose offset or length
+ * breaks it fails with VIRTIO_BLK_S_IOERR (logged, rate-limited), and
+ * guest buffers that are misaligned go through an aligned bounce buffer.
  * Does not own: the queue, status or features (core.c), the transport.
  *
  * Saved state: none. Every request is completed before queue_notify
  * returns, so nothing is in flight between notifies; capacity, read-only
  * and serial come from the disk's configuration (struct vblk_opts, part of
- * the saved vm_config), not from the device's history; counters are not
- * state. So save writes nothing and load accepts only an empty section.
+ * the saved vm_config), not from the device's history; whether FLUSH was
+ * negotiated comes back through driver_ok, which the core calls again
+ * after loading a running device; counters are not state. So save writes
+ * nothing and load accepts only an empty section.
  *
  * Threads: queue_notify on the VM's I/O thread under the core's mutex;
  * I/O is synchronous there (one request at a time per disk). stats on any
@@ -39,20 +54,29 @@ struct vblk {
 	const struct gmem *m;
 	int fd;
 	int read_only;
+	int flush;          /* the driver accepted VIRTIO_BLK_F_FLUSH (else writethrough) */
+	uint32_t blk_size;  /* logical block size told to the guest: 512, or cache=none's alignment */
+	uint32_t mem_align; /* cache=none: buffer address alignment; 0 without O_DIRECT */
+	uint8_t *bounce;    /* cache=none: VBLK_BOUNCE_SIZE bytes aligned to mem_align */
 	uint64_t sectors;
 	char serial[VBLK_SERIAL_LEN];
 	struct virtq_chain chain;        /* the request being served */
 	struct iovec iov[VIRTQ_MAX_CHAIN]; /* its data buffers, for preadv/pwritev */
 	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t reads, writes, flushes, errors, bytes_read, bytes_written;
-	uint64_t logged; /* I/O errors logged, for virtio_log_ratelimit */
+	uint64_t logged; /* guest-triggered log events, for log_limited (log.h) */
 };
+
+/* The bounce buffer for misaligned cache=none requests (a multiple of any block size). */
+#define VBLK_BOUNCE_SIZE (256 * 1024)
 
 extern const struct virtio_dev_ops vblk_ops;
 
 /*
- * Open and check the image (regular file or block device, size % 512 == 0)
- * into caller storage b (fuzzers, tests). 0 or -errno, logged. vblk_close
+ * Open, lock and check the image (regular file or block device, size % 512
+ * == 0) into caller storage b (fuzzers, tests). 0 or -errno, logged:
+ * -EBUSY when another open file holds a conflicting lock ("in use by
+ * another process"). vblk_close
  * closes it; b is the caller's to free.
  */
 int vblk_open(struct vblk *b, const struct gmem *m, const struct vblk_opts *o);

@@ -23,6 +23,8 @@
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
 	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
 #define VIRTIO_STATUS_ALL (VIRTIO_STATUS_DRIVER_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+/* Driver bits a status write cannot take back (§2.1.1); only a reset clears them. */
+#define VIRTIO_STATUS_STICKY (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK)
 
 /* The core's own features (§6): every queue supports these whatever the device. */
 #define VIRTIO_CORE_FEATURES                                                  \
@@ -73,12 +75,6 @@ void virtio_core_destroy(struct virtio_core *c)
 	c->lock_inited = 0;
 }
 
-/* Guest-triggered warnings go through here: the 1st, 2nd, 4th... per device. */
-static bool virtio_core_warn_ok(struct virtio_core *c)
-{
-	return virtio_log_ratelimit(&c->logged);
-}
-
 /*
  * Raise the interrupt with these status bits, for queue qi or for a
  * configuration change (VIRTIO_CORE_IRQ_CONFIG): through the transport's
@@ -92,8 +88,10 @@ static void virtio_core_interrupt(struct virtio_core *c, uint32_t bits, int qi)
 	c->isr |= bits;
 	virtio_stat_add(&c->interrupts, 1);
 	ret = c->irq_vector ? c->irq_vector(c->irq_ctx, qi) : irq_edge_fire(&c->irq);
-	if (ret && virtio_core_warn_ok(c))
-		log_warn("%s: cannot raise its interrupt: %s", c->name, strerror(-ret));
+	/* Guest-triggered warnings share the device's counter (log_limited, log.h). */
+	if (ret)
+		log_limited(&c->logged, LOG_WARN, "%s: cannot raise its interrupt: %s", c->name,
+			    strerror(-ret));
 }
 
 /*
@@ -183,17 +181,35 @@ void virtio_core_set_status(struct virtio_core *c, uint32_t v)
 		virtio_core_reset_locked(c);
 		return;
 	}
-	v &= VIRTIO_STATUS_DRIVER_BITS;
+	/*
+	 * §2.1.1: the driver MUST NOT clear a status bit; only a reset does.
+	 * FEATURES_OK and DRIVER_OK stay once set, so the features cannot be
+	 * reopened under a running device.
+	 */
+	v = (v & VIRTIO_STATUS_DRIVER_BITS) | (old & VIRTIO_STATUS_STICKY);
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !virtio_core_features_ok(c, c->drv_features)) {
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: driver accepted features 0x%" PRIx64 " outside 0x%" PRIx64
-				 " or without VERSION_1: FEATURES_OK refused",
-				 c->name, c->drv_features, virtio_core_offered(c));
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: driver accepted features 0x%" PRIx64 " outside 0x%" PRIx64
+			    " or without VERSION_1: FEATURES_OK refused",
+			    c->name, c->drv_features, virtio_core_offered(c));
 		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
-		c->ops->driver_ok(c->dev, c->drv_features);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK)) {
+		/*
+		 * §3.1.1: DRIVER_OK comes after FEATURES_OK stood. Without it
+		 * nothing was negotiated, so the device does not start: the
+		 * bit is ignored (queues stay idle, driver_ok is not called).
+		 */
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: DRIVER_OK without FEATURES_OK (features 0x%" PRIx64
+			    " never negotiated): ignored", c->name, c->drv_features);
+		v &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
+	}
+	/* A device that needs a reset does no work until it gets one (§2.1.2). */
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(old & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
 	/* Keep DEVICE_NEEDS_RESET: only a reset clears it (§2.1.2). */
 	c->status = v | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
@@ -271,11 +287,23 @@ void virtio_core_set_queue_ready(struct virtio_core *c, uint32_t v)
 		virtq_reset(&c->vq[qi]);
 		return;
 	}
+	if (!(c->status & VIRTIO_STATUS_FEATURES_OK)) {
+		/*
+		 * §3.1.1 step 7 comes after FEATURES_OK: before it the ring
+		 * features (EVENT_IDX, INDIRECT_DESC) are not yet fixed, so a
+		 * queue made ready now could run with features never agreed.
+		 */
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: queue %u made ready before FEATURES_OK: device needs reset",
+			    c->name, qi);
+		virtio_core_needs_reset(c);
+		return;
+	}
 	if (virtio_core_setup(c, &c->vq[qi], q, c->drv_features)) {
-		if (virtio_core_warn_ok(c))
-			log_warn("%s: queue %u layout rejected (num %u desc 0x%" PRIx64
-				 " avail 0x%" PRIx64 " used 0x%" PRIx64 "): device needs reset",
-				 c->name, qi, q->num, q->desc, q->avail, q->used);
+		log_limited(&c->logged, LOG_WARN,
+			    "%s: queue %u layout rejected (num %u desc 0x%" PRIx64
+			    " avail 0x%" PRIx64 " used 0x%" PRIx64 "): device needs reset",
+			    c->name, qi, q->num, q->desc, q->avail, q->used);
 		virtio_core_needs_reset(c);
 	}
 }
@@ -328,8 +356,22 @@ void virtio_core_process(struct virtio_core *c, unsigned qi)
 void virtio_core_notify(struct virtio_core *c, unsigned qi)
 {
 	virtio_core_lock(c);
-	if (c->ops && qi < c->ops->nr_queues)
+	if (c->ops && qi < c->ops->nr_queues) {
 		virtio_stat_add(&c->notifies, 1);
+		/*
+		 * A running driver notified a queue it never made ready: it
+		 * lost track of the device (§2.1.2). Before DRIVER_OK the
+		 * doorbell is ignored instead: a notification still in flight
+		 * from before a reset lands there.
+		 */
+		if ((c->status & VIRTIO_STATUS_DRIVER_OK) && !c->vq[qi].ready &&
+		    !(c->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+			log_limited(&c->logged, LOG_WARN,
+				    "%s: queue %u notified but not ready: device needs reset",
+				    c->name, qi);
+			virtio_core_needs_reset(c);
+		}
+	}
 	virtio_core_process_locked(c, qi);
 	virtio_core_unlock(c);
 }
@@ -500,6 +542,8 @@ static int virtio_core_load_image(struct virtio_core *c, struct snap_in *in,
 	if ((img->status & VIRTIO_STATUS_FEATURES_OK) && !virtio_core_features_ok(c, img->drv_features))
 		return virtio_core_refuse(c, in, "FEATURES_OK with features never offered",
 					  img->drv_features);
+	if ((img->status & VIRTIO_STATUS_DRIVER_OK) && !(img->status & VIRTIO_STATUS_FEATURES_OK))
+		return virtio_core_refuse(c, in, "DRIVER_OK without FEATURES_OK", img->status);
 	if (img->isr & ~(uint32_t)(VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG))
 		return virtio_core_refuse(c, in, "unknown interrupt status bits", img->isr);
 	for (unsigned i = 0; i < nr_queues; i++) {
@@ -577,6 +621,9 @@ int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 		return -EINVAL;
 	}
 	virtio_core_apply(c, &img);
+	/* A running device learns its negotiated features again, as at DRIVER_OK. */
+	if (c->status & VIRTIO_STATUS_DRIVER_OK)
+		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
 	virtio_core_unlock(c);
 	return 0;
 }

@@ -42,7 +42,7 @@
  * load refuses (-EINVAL, logged once naming the field, core and device then
  * reset): a short or long section, another version, device or queue count,
  * status bits outside §2.1's, FEATURES_OK with features a driver could not
- * have had accepted, interrupt bits other than used-buffer / config-change,
+ * have had accepted, DRIVER_OK without FEATURES_OK, interrupt bits other than used-buffer / config-change,
  * a queue size that is neither 0 nor a power of two <= queue_size_max,
  * unknown queue flags, state on a queue that is not ready, a ready queue
  * whose layout virtq_setup refuses (misaligned, outside RAM) or whose
@@ -111,7 +111,7 @@ struct virtio_core {
 	 * notifications taken, interrupts raised, resets, DEVICE_NEEDS_RESET
 	 * events (broken rings, rejected layouts). Not state: never saved. */
 	uint64_t requests, notifies, interrupts, resets, errors;
-	uint64_t logged; /* guest-triggered log events, for virtio_log_ratelimit */
+	uint64_t logged; /* guest-triggered log events, for log_limited (log.h) */
 };
 
 /*
@@ -157,8 +157,12 @@ void virtio_core_set_driver_features(struct virtio_core *c, uint32_t v);
  * driver's bits are taken as written (ACKNOWLEDGE, DRIVER, FEATURES_OK,
  * DRIVER_OK, FAILED; others are not the driver's to set and are dropped),
  * FEATURES_OK is refused (left clear) for a feature set never offered or
- * without VERSION_1 (§2.2.2, §6.1), the first DRIVER_OK calls the device's
- * driver_ok, and DEVICE_NEEDS_RESET stays as the device set it.
+ * without VERSION_1 (§2.2.2, §6.1), DRIVER_OK without FEATURES_OK is
+ * ignored (left clear: §3.1.1, nothing was negotiated), the first DRIVER_OK
+ * calls the device's driver_ok with the negotiated features (unless a
+ * reset is already due), FEATURES_OK and DRIVER_OK once set stay until a
+ * reset (§2.1.1: the driver never clears a bit), and DEVICE_NEEDS_RESET
+ * stays as the device set it.
  */
 void virtio_core_set_status(struct virtio_core *c, uint32_t v);
 /* The queue queue_sel picks, or NULL when the device has no such queue. */
@@ -177,8 +181,9 @@ void virtio_core_set_queue_addr(struct virtio_core *c, enum virtio_ring which, i
 /* QueueReady of the selected queue (0 when it does not exist). */
 uint32_t virtio_core_queue_ready(struct virtio_core *c);
 /*
- * QueueReady write: 1 validates the layout (virtq_setup; a bad one sets
- * DEVICE_NEEDS_RESET and leaves the queue not ready), 0 stops the queue and
+ * QueueReady write: 1 validates the layout (virtq_setup; a bad one, or any
+ * before FEATURES_OK, sets DEVICE_NEEDS_RESET and leaves the queue not
+ * ready), 0 stops the queue and
  * forgets its cursors. No queue selected: ignored.
  */
 void virtio_core_set_queue_ready(struct virtio_core *c, uint32_t v);
@@ -200,7 +205,11 @@ int virtio_core_config_write(struct virtio_core *c, uint64_t off, const void *da
  * such as a TAP becoming readable).
  */
 void virtio_core_process(struct virtio_core *c, unsigned qi);
-/* A doorbell for queue qi rang: count the notification, then process. */
+/*
+ * A doorbell for queue qi rang: count the notification, then process. A
+ * queue that is not ready, notified once DRIVER_OK is set, is the driver's
+ * misuse: DEVICE_NEEDS_RESET (§2.1.2). Before DRIVER_OK: ignored.
+ */
 void virtio_core_notify(struct virtio_core *c, unsigned qi);
 
 /* ---- whole-device operations: take the lock themselves. */
@@ -212,7 +221,8 @@ int virtio_core_save(struct virtio_core *c, struct snap_out *out);
 /*
  * Replace the state with what virtio_core_save wrote; in must hold exactly
  * that. Hostile input: 0, or -EINVAL (logged once) with core and device
- * reset, never half-loaded.
+ * reset, never half-loaded. A loaded state with DRIVER_OK calls the
+ * device's driver_ok with the negotiated features, as the driver's write did.
  */
 int virtio_core_load(struct virtio_core *c, struct snap_in *in);
 /* The core's counters: requests, notifies, interrupts, resets, errors. Any thread. */

@@ -69,6 +69,9 @@
  */
 #define VNET_RX_BUDGET VNET_QUEUE_SIZE
 
+/* Device-specific feature bits, virtio 1.2 §6: 0 to 23 (the rest are the core's). */
+#define VNET_DEVICE_FEATURES 0xffffffULL
+
 uint64_t vnet_offered(int offload)
 {
 	return VNET_BIT(MAC) | VNET_BIT(STATUS) | (offload ? VNET_OFFLOADS : 0);
@@ -128,6 +131,37 @@ int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f)
 	return 0;
 }
 
+int vnet_tx_hdr_check(uint8_t *hdr, uint64_t f)
+{
+	uint8_t flags = hdr[HDR_FLAGS], gso = hdr[HDR_GSO_TYPE];
+
+	/*
+	 * §5.1.6.2.1: without CSUM the driver sets flags to zero; it never
+	 * sets DATA_VALID or RSC_INFO on a frame it sends. A TAP would take
+	 * NEEDS_CSUM as a request to checksum and DATA_VALID as "already
+	 * verified" (CHECKSUM_UNNECESSARY on the host), so an offload the
+	 * driver did not negotiate is refused, and DATA_VALID is cleared.
+	 */
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(f & VNET_BIT(CSUM)))
+		return -EINVAL;
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		if (!(f & VNET_BIT(HOST_TSO4)) || !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return -EINVAL;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (!(f & VNET_BIT(HOST_TSO6)) || !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL; /* UDP, ECN, UDP_L4: HOST_UFO / HOST_ECN never offered */
+	}
+	hdr[HDR_FLAGS] = flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	return 0;
+}
+
 /* Tell the TAP which offloads the frames it hands us may use. */
 static int vnet_tap_offload(struct vnet *n, unsigned tun)
 {
@@ -135,9 +169,9 @@ static int vnet_tap_offload(struct vnet *n, unsigned tun)
 		int err = errno;
 
 		/* Every driver reset asks again: rate-limited. */
-		if (virtio_log_ratelimit(&n->logged))
-			log_warn("virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun,
-				 strerror(err));
+		log_limited(&n->logged, LOG_WARN,
+			    "virtio-net %s: TUNSETOFFLOAD 0x%x: %s", n->ifname, tun,
+			    strerror(err));
 		return -err;
 	}
 	return 0;
@@ -153,8 +187,9 @@ static void vnet_driver_ok(void *dev, uint64_t features)
 {
 	struct vnet *n = dev;
 
-	n->features = features;
-	vnet_tap_offload(n, vnet_tun_offloads(features));
+	/* Device bits only as offered and accepted: offload=off stays off. */
+	n->features = features & (vnet_offered(!n->no_offload) | ~VNET_DEVICE_FEATURES);
+	vnet_tap_offload(n, vnet_tun_offloads(n->features));
 }
 
 static void vnet_reset(void *dev)
@@ -271,9 +306,9 @@ static int vnet_rx(struct vnet *n, struct virtq *q)
 		ret = vnet_tap_pending(n);
 		if (ret < 0) {
 			/* Each RX notify finds it again: rate-limited. */
-			if (virtio_log_ratelimit(&n->logged))
-				log_warn("virtio-net %s: the TAP reports an error; receive stops",
-					 n->ifname);
+			log_limited(&n->logged, LOG_WARN,
+				    "virtio-net %s: the TAP reports an error; receive stops",
+				    n->ifname);
 			return pushed; /* stays unwatched */
 		}
 		if (ret == 0) {
@@ -297,29 +332,52 @@ static int vnet_rx(struct vnet *n, struct virtq *q)
 	return pushed;
 }
 
+/*
+ * Describe one transmit chain for writev: a checked copy of its header in
+ * hdr (n->iov[0]), then the frame straight from guest memory. The header
+ * is read once and the copy is what the TAP gets, so the driver cannot
+ * change it after the check. Returns the iovec count, 0 for a chain to
+ * drop (too short, or an offload not negotiated), -EFAULT if guest RAM
+ * went away.
+ */
+static int vnet_tx_iov(struct vnet *n, struct virtq *q, uint8_t *hdr)
+{
+	int k;
+
+	if (n->chain.out_len < VNET_HDR_SIZE ||
+	    virtq_chain_read(q, &n->chain, 0, hdr, VNET_HDR_SIZE) < 0)
+		return 0;
+	if (vnet_tx_hdr_check(hdr, n->features) < 0) {
+		log_limited(&n->logged, LOG_WARN,
+			    "virtio-net %s: dropped a frame whose header (flags 0x%x, gso 0x%x)"
+			    " needs an offload not negotiated (features 0x%" PRIx64 ")",
+			    n->ifname, hdr[HDR_FLAGS], hdr[HDR_GSO_TYPE], n->features);
+		return 0;
+	}
+	n->iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = VNET_HDR_SIZE };
+	k = virtq_chain_iov(q, &n->chain, false, VNET_HDR_SIZE, n->chain.out_len - VNET_HDR_SIZE,
+			    n->iov + 1, VIRTQ_MAX_CHAIN);
+	return k < 0 ? (k == -EFAULT ? k : 0) : k + 1;
+}
+
 static int vnet_tx(struct vnet *n, struct virtq *q)
 {
 	int pushed = 0, ret;
 
 	while ((ret = virtq_pop(q, &n->chain)) > 0) {
-		int k = n->chain.out_len >= VNET_HDR_SIZE
-				? virtq_chain_iov(q, &n->chain, false, 0, n->chain.out_len, n->iov,
-						  VIRTQ_MAX_CHAIN)
-				: -EINVAL;
+		uint8_t hdr[VNET_HDR_SIZE];
+		int k = vnet_tx_iov(n, q, hdr);
 		ssize_t w = -1;
 
 		if (k == -EFAULT)
 			return -EINVAL;
 		if (k > 0) {
-			/* Header and frame go to the TAP as the driver laid them out. */
 			do
 				w = writev(n->tap_fd, n->iov, k);
 			while (w < 0 && errno == EINTR);
-			if (w < 0 && !n->tx_error_logged) {
-				n->tx_error_logged = 1;
-				log_warn("virtio-net %s: TAP write: %s (further errors only counted)",
-					 n->ifname, strerror(errno));
-			}
+			if (w < 0)
+				log_limited(&n->logged, LOG_WARN, "virtio-net %s: TAP write: %s",
+					    n->ifname, strerror(errno));
 		}
 		if (w < 0) {
 			virtio_stat_add(&n->tx_errors, 1);
@@ -341,8 +399,6 @@ static int vnet_queue_notify(void *dev, struct virtq *q, unsigned qi)
 	return qi == VNET_RXQ ? vnet_rx(n, q) : vnet_tx(n, q);
 }
 
-/* Device-specific feature bits, virtio 1.2 §6: 0 to 23 (the rest are the core's). */
-#define VNET_DEVICE_FEATURES 0xffffffULL
 
 static int vnet_save(void *dev, struct snap_out *out)
 {

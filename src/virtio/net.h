@@ -1,14 +1,16 @@
 /*
  * net.h: virtio network device (virtio 1.2 §5.1) backed by a host TAP
  * interface opened with IFF_VNET_HDR, so the 12-byte virtio_net_hdr_v1 the
- * driver puts in front of each frame goes to the TAP as is.
+ * driver puts in front of each frame goes to the TAP once checked against
+ * the negotiated features (vnet_tx_hdr_check).
  *
  * Owns: the TAP fd and its ioloop handler (RX: the TAP became readable),
  * the configuration space (mac, status = link up) and packet counters.
  * Queues: 0 = receiveq, 1 = transmitq (one pair, no VIRTIO_NET_F_MQ).
  * Features: MAC, STATUS and (unless offload=off) checksum and TCP
  * segmentation offloads both ways: CSUM, HOST_TSO4/6 (the driver hands us
- * frames of up to 64 KiB with a GSO header, passed to the TAP as is),
+ * frames of up to 64 KiB with a GSO header, passed to the TAP once
+ * checked: a header using an offload not negotiated drops the frame),
  * GUEST_CSUM, GUEST_TSO4/6 (the TAP is told with TUNSETOFFLOAD what the
  * driver accepted, at DRIVER_OK, and hands us such frames). No MRG_RXBUF:
  * the driver posts buffers big enough for a whole frame (with GUEST_TSO,
@@ -78,14 +80,13 @@ struct vnet {
 	uint8_t mac[VNET_MAC_LEN];
 	struct ioloop_handler rx_h;
 	int rx_watched;                  /* TAP fd armed in epoll (I/O thread only) */
-	int tx_error_logged;             /* log the first TAP write error only */
 	int no_offload;                  /* offload=off */
 	uint64_t features;               /* accepted by the driver (0 until DRIVER_OK) */
 	struct virtq_chain chain;        /* the chain being served */
 	struct iovec iov[VIRTQ_MAX_CHAIN + 1]; /* + the RX header bounce */
 	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_errors, tx_errors;
-	uint64_t logged;                 /* TAP trouble logged (virtio_log_ratelimit) */
+	uint64_t logged;                 /* TAP trouble, dropped frames: log_limited (log.h) */
 };
 
 extern const struct virtio_dev_ops vnet_ops;
@@ -104,6 +105,16 @@ unsigned vnet_tun_offloads(uint64_t f);
  * hdr holds VNET_HDR_SIZE bytes. Pure.
  */
 int vnet_rx_hdr_fix(uint8_t *hdr, uint64_t f);
+
+/*
+ * Check a transmit header from a driver that accepted features f before it
+ * goes to the TAP: -EINVAL (drop the frame) if it asks for an offload not
+ * negotiated (NEEDS_CSUM without CSUM, TCP GSO without HOST_TSO4/6 or
+ * without NEEDS_CSUM, any UDP or ECN GSO); else 0 with DATA_VALID and
+ * other flags a driver must not send cleared. hdr holds VNET_HDR_SIZE
+ * bytes. Pure.
+ */
+int vnet_tx_hdr_check(uint8_t *hdr, uint64_t f);
 
 /*
  * Parse "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,offload=on|off]"; 0 or -EINVAL. s is modified in

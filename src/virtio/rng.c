@@ -32,8 +32,8 @@ static int vrng_fill(struct vrng *r, struct virtq *q)
 		if (got <= 0) {
 			if (got < 0 && errno == EINTR)
 				continue;
-			if (virtio_log_ratelimit(&r->logged))
-				log_warn("virtio-rng: getrandom: %s", strerror(errno));
+			log_limited(&r->logged, LOG_WARN,
+				    "virtio-rng: getrandom: %s", strerror(errno));
 			break;
 		}
 		if (virtq_chain_write(q, &r->chain, done, buf, (size_t)got) < 0)

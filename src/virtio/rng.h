@@ -20,7 +20,7 @@
 struct vrng {
 	struct virtq_chain chain; /* scratch for the chain being served */
 	uint64_t bytes;           /* entropy handed to the guest (virtio_stat_add) */
-	uint64_t logged;          /* getrandom failures logged (virtio_log_ratelimit) */
+	uint64_t logged;          /* getrandom failures: log_limited (log.h) */
 };
 
 extern const struct virtio_dev_ops vrng_ops;

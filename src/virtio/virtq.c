@@ -101,16 +101,6 @@ static uint16_t *virtq_field16(const struct virtq *q, uint64_t gpa)
 	return p;
 }
 
-/*
- * Count a guest error and say whether to log it: only the 1st, 2nd, 4th,
- * 8th... so a driver that keeps resetting and breaking the queue cannot
- * flood the log (STYLE.md: guest misbehaviour is logged rate-limited).
- */
-static bool virtq_count_error(struct virtq *q)
-{
-	q->errors++;
-	return (q->errors & (q->errors - 1)) == 0;
-}
 
 void virtq_reset(struct virtq *q)
 {
@@ -146,11 +136,16 @@ int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t num,
 		/* Regions are page-aligned on both sides; only a bad test setup gets here. */
 		why = "host mapping misaligned";
 	if (why) {
-		if (virtq_count_error(q))
-			log_warn("virtq: refusing queue size %u desc 0x%" PRIx64
-				 " avail 0x%" PRIx64 " used 0x%" PRIx64
-				 ": %s (error %" PRIu64 ")",
-				 (unsigned)num, desc, avail, used, why, q->errors);
+		/*
+		 * Counted, and logged rate-limited with what was dropped
+		 * (log_limited_at), so a driver that keeps resetting and
+		 * breaking the queue cannot flood the log (STYLE.md).
+		 */
+		q->errors++;
+		log_limited_at(q->errors, LOG_WARN,
+			       "virtq: refusing queue size %u desc 0x%" PRIx64 " avail 0x%" PRIx64
+			       " used 0x%" PRIx64 ": %s (error %" PRIu64 ")",
+			       (unsigned)num, desc, avail, used, why, q->errors);
 		return -EINVAL;
 	}
 	q->m = m;
@@ -406,12 +401,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 
 bad:
 	q->broken = true;
-	if (virtq_count_error(q))
-		log_warn("virtq desc 0x%" PRIx64 ": avail entry %u: %s "
-			 "(at 0x%" PRIx64 ", %s %" PRIu32 "); queue needs reset "
-			 "(error %" PRIu64 ")",
-			 q->desc, (unsigned)q->last_avail_idx, e.why, e.at, e.what,
-			 e.value, q->errors);
+	q->errors++;
+	log_limited_at(q->errors, LOG_WARN,
+		       "virtq desc 0x%" PRIx64 ": avail entry %u: %s (at 0x%" PRIx64 ", %s %" PRIu32
+		       "); queue needs reset (error %" PRIu64 ")",
+		       q->desc, (unsigned)q->last_avail_idx, e.why, e.at, e.what, e.value,
+		       q->errors);
 	return ret;
 }
 

@@ -37,7 +37,8 @@
 # tunctl as 10.0.2.1/24, vmon attaches --net tap=tap0, L2 pings 10.0.2.1 from eth0). A case
 # passes when the VMM exits 0, the L2 marker line was seen and it reports the expected CPU count.
 # acpi-poweroff (vmon): the l2pci kernel (scripts/build-kernel.sh l2pci) powers off through ACPI S5;
-# it also needs vmon's "guest powered off (ACPI S5)" line.
+# it also needs vmon to say so: its "guest powered off (ACPI S5)" line or the acpi-pm
+# device's --stats row counting one poweroff.
 # PCI cases (issue #11; both inner VMMs; vmon gets --transport pci, QEMU -M q35 with
 # virtio-*-pci devices; each must end by powering off):
 #   stock-root       Debian's linux-image-6.1.0-*-amd64 (scripts/fetch-stock-kernel.sh) with its
@@ -490,7 +491,7 @@ pci_checks() { # NAME
 	# a reset would end the VMM with 0 too: the guest must have asked for the power-off
 	grep -qE '^L2\| (VMON-L2-POWEROFF$|VMON-L2-TEST name=poweroff rc=0)' <<<"$s" || why+=("L2 never reached its poweroff")
 	! grep -q '^L2| VMON-L2-POWEROFF-FAILED' <<<"$s" || why+=("L2's poweroff -f returned (no ACPI S5?)")
-	[ "$inner" != vmon ] || grep -q 'guest powered off (ACPI S5)' <<<"$s" || why+=("vmon did not report an ACPI S5 poweroff")
+	[ "$inner" != vmon ] || grep -qE 'guest powered off \(ACPI S5\)|acpi-pm @0x600: poweroffs 1,' <<<"$s" || why+=("vmon did not report an ACPI S5 poweroff")
 	case $1 in
 	stock-root)
 		grep -q '^L2| VMON-STOCK-MODULES ' <<<"$s" || why+=("the stock initramfs did not load its modules")
@@ -566,7 +567,7 @@ for c in "${cases[@]}"; do
 	if [ "$want_test" = blk ] && ! grep -q ' disk=written-by-vmon-l2' <<<"$line"; then
 		why+=("the file L2 wrote is not in the disk image")
 	fi
-	if [ "$name" = acpi-poweroff ] && ! grep -q 'guest powered off (ACPI S5)' "$consolelog"; then
+	if [ "$name" = acpi-poweroff ] && ! grep -qE 'guest powered off \(ACPI S5\)|acpi-pm @0x600: poweroffs 1,' "$consolelog"; then
 		why+=("vmon did not report an ACPI S5 poweroff")
 	fi
 	[ -z "${is_pci_case[$name]+x}" ] || pci_checks "$name"

@@ -62,6 +62,7 @@ struct fz {
 	struct gmem m;
 	struct virtq q;
 	int disk_fd;
+	int ro_fd; /* the read-only device's own image: the read-write one locks disk_fd */
 	struct vblk rw, ro;
 	uint8_t before[RAM_SIZE];
 	uint8_t writable[RAM_SIZE]; /* 1: some descriptor lets the device write here */
@@ -89,6 +90,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(&o, 0, sizeof(o));
 	snprintf(o.path, sizeof(o.path), "/proc/self/fd/%d", fz.disk_fd);
 	FUZZ_SETUP(vblk_open(&fz.rw, &fz.m, &o) == 0);
+	fz.ro_fd = memfd_create("fuzz-blk-ro", MFD_CLOEXEC);
+	FUZZ_SETUP(fz.ro_fd >= 0 && ftruncate(fz.ro_fd, DISK_SIZE) == 0);
+	snprintf(o.path, sizeof(o.path), "/proc/self/fd/%d", fz.ro_fd);
 	o.read_only = 1;
 	FUZZ_SETUP(vblk_open(&fz.ro, &fz.m, &o) == 0);
 	return 0;
@@ -161,9 +165,9 @@ static bool tables_writable(void)
  */
 static const uint8_t zeros[DISK_SIZE];
 
-static bool disk_zero(void)
+static bool disk_zero(int fd)
 {
-	FUZZ_SETUP(pread(fz.disk_fd, fz.disk, DISK_SIZE, 0) == DISK_SIZE);
+	FUZZ_SETUP(pread(fd, fz.disk, DISK_SIZE, 0) == DISK_SIZE);
 	return !memcmp(fz.disk, zeros, DISK_SIZE);
 }
 
@@ -197,6 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct stat st;
 	int ret, again;
 	bool self_modifying;
+	int fd;
 
 	num = (uint16_t)(1u << (fuzz_u8(&in) % (QMAX_LOG2 + 1)));
 	flags = fuzz_u8(&in);
@@ -204,11 +209,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	used = fuzz_u16(&in) & ~3u;
 	(void)fuzz_u16(&in);
 	b = flags & 4 ? &fz.ro : &fz.rw;
+	fd = b == &fz.ro ? fz.ro_fd : fz.disk_fd;
 
 	/* Fresh RAM and disk for every input. */
 	memset(fz.ram, 0, RAM_SIZE);
 	memcpy(fz.ram, in.p, in.left < RAM_SIZE ? in.left : RAM_SIZE);
-	FUZZ_SETUP(ftruncate(fz.disk_fd, 0) == 0 && ftruncate(fz.disk_fd, DISK_SIZE) == 0);
+	FUZZ_SETUP(ftruncate(fd, 0) == 0 && ftruncate(fd, DISK_SIZE) == 0);
 	if (virtq_setup(&fz.q, &fz.m, num, RAM_GPA, RAM_GPA + avail, RAM_GPA + used, flags & 1,
 			flags & 2))
 		return 0; /* a ring past the end of RAM: the virtq fuzzer's business */
@@ -243,11 +249,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!self_modifying)
 		check_ram_writes();
 
-	FUZZ_SETUP(fstat(fz.disk_fd, &st) == 0);
+	FUZZ_SETUP(fstat(fd, &st) == 0);
 	FUZZ_CHECK_EQ(st.st_size, DISK_SIZE);
 	if (b == &fz.ro)
-		FUZZ_CHECK(disk_zero());
-	else if (!disk_zero())
+		FUZZ_CHECK(disk_zero(fd));
+	else if (!disk_zero(fd))
 		FUZZ_CHECK(b->bytes_written > writes_before);
 
 	if (flags & 8) {

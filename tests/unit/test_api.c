@@ -126,7 +126,7 @@ static const struct api_ops mock_ops = {
 };
 
 static struct mock mock;
-static struct api api = { &mock_ops, &mock, "vm-test" };
+static struct api api = { &mock_ops, &mock, "vm-test", 0 };
 static struct api_response resp;
 static struct json_object *reply; /* resp.body parsed, or NULL */
 
@@ -889,7 +889,7 @@ TEST(server_stale_and_errors)
 
 	/* Two servers in one process, each with its own backend context. */
 	struct mock mock2 = { .state = API_STATE_PAUSED };
-	struct api api2 = { &mock_ops, &mock2, "second" };
+	struct api api2 = { &mock_ops, &mock2, "second", 0 };
 	snprintf(other, sizeof(other), "%s/two.sock", tmp.dir);
 	CHECK_EQ(api_server_start(&s2, other, &api2), 0);
 	CHECK_EQ(http_req(other, "GET", "/", NULL, out, sizeof(out)), 200);

@@ -8,11 +8,16 @@
  * (arch/x86/boot.c, over gmem_add_anon)
  * (argument checks, sizes below, at and above the 3 GiB hole; MAP_NORESERVE
  * makes multi-GiB mappings cheap as long as nothing touches them) and
- * gmem_low_end. Single-threaded.
+ * gmem_low_end, and that every RAM mapping (anonymous, file-backed,
+ * mapped over in place) carries MADV_DONTDUMP ("dd" in /proc/self/smaps).
+ * Single-threaded.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/boot.h"
 #include "gmem.h"
@@ -351,5 +356,73 @@ TEST(add_anon)
 	}
 }
 
-TEST_MAIN(T(add_anon), T(init_flat), T(ptr_edges), T(read_write), T(init_x86_refused), T(init_x86_small),
+/*
+ * The VmFlags line of the mapping holding addr in /proc/self/smaps, copied
+ * into flags (with a leading and trailing space, so " dd " can be
+ * searched). 0, or -1 if no mapping holds addr.
+ */
+static int vm_flags(const void *addr, char *flags, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(flags, size, "%s ", line + 8);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static int dontdump(const void *addr)
+{
+	char flags[520];
+
+	return vm_flags(addr, flags, sizeof(flags)) == 0 && strstr(flags, " dd ") != NULL;
+}
+
+/* Guest RAM never lands in a core dump: every mapping gmem makes carries MADV_DONTDUMP. */
+TEST(ram_not_in_core_dumps)
+{
+	char path[] = "/tmp/vmon-test-gmem-XXXXXX";
+	void *plain = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct gmem m;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && ftruncate(fd, 0x8000) == 0);
+	unlink(path);
+	/* The check itself: a mapping nobody advised is dumped. */
+	CHECK(plain != MAP_FAILED);
+	CHECK(!dontdump(plain));
+	munmap(plain, 0x4000);
+
+	gmem_init(&m);
+	CHECK_EQ(gmem_add_anon(&m, 0x10000, 0x4000), 0);
+	CHECK_EQ(gmem_add_file(&m, 0x100000, 0x4000, fd, 0x1000), 0); /* a snapshot's memory file */
+	CHECK_EQ(m.nr_regions, 2);
+	CHECK(dontdump(gmem_ptr(&m, 0x10000, 1)));
+	CHECK(dontdump(gmem_ptr(&m, 0x13fff, 1)));
+	CHECK(dontdump(gmem_ptr(&m, 0x100000, 1)));
+	/* Restore maps a file over a region in place: the new mapping is kept out too. */
+	CHECK_EQ(gmem_map_over(&m.region[0], fd, 0x4000), 0);
+	CHECK(dontdump(gmem_ptr(&m, 0x10000, 1)));
+	CHECK(dontdump(gmem_ptr(&m, 0x13fff, 1)));
+	CHECK_EQ(gmem_map_over(&m.region[0], fd, 0x800), -EINVAL); /* unaligned offset */
+	CHECK_EQ(gmem_map_over(&m.region[0], -1, 0), -EINVAL);
+	gmem_free(&m);
+	close(fd);
+}
+
+TEST_MAIN(T(ram_not_in_core_dumps), T(add_anon), T(init_flat), T(ptr_edges), T(read_write), T(init_x86_refused), T(init_x86_small),
 	  T(init_x86_hole), T(init_x86_host_refuses), T(low_end))

@@ -2,7 +2,8 @@
  * test_net.c: unit tests for the pure parts of src/virtio/net.c: the
  * feature bits offered with and without offloads, the TUN_F_* offloads a TAP
  * is given for what the driver accepted, the receive-header fix-up (which
- * frames a driver may see, flags cleared, num_buffers = 1) and the --net
+ * frames a driver may see, flags cleared, num_buffers = 1), the transmit
+ * header check (what a driver may send without the offload negotiated) and the --net
  * option parser. No TAP is opened. Single-threaded.
  */
 #include <errno.h>
@@ -146,4 +147,48 @@ TEST(parse_opts)
 	CHECK_EQ(vnet_parse_opts(s6, &o), -EINVAL); /* no tap= */
 }
 
-TEST_MAIN(T(offered), T(tun_offloads), T(rx_hdr_plain), T(rx_hdr_offloads), T(parse_opts))
+/* Transmit headers: an offload the driver did not negotiate drops the frame (one case each). */
+TEST(tx_hdr_check)
+{
+	static const struct {
+		uint8_t flags, gso;
+		uint64_t f;
+		int ret;
+		uint8_t flags_out;
+	} cases[] = {
+		{ 0, GSO_NONE, 0, 0, 0 },                                 /* plain frame */
+		{ DATA_VALID, GSO_NONE, 0, 0, 0 },                        /* never sent: cleared */
+		{ RSC_INFO | 0x80, GSO_NONE, F_CSUM, 0, 0 },              /* unknown bits: cleared */
+		{ NEEDS_CSUM, GSO_NONE, 0, -EINVAL, 0 },                  /* no CSUM */
+		{ NEEDS_CSUM, GSO_NONE, F_CSUM, 0, NEEDS_CSUM },
+		{ NEEDS_CSUM | DATA_VALID, GSO_NONE, F_CSUM, 0, NEEDS_CSUM },
+		{ NEEDS_CSUM, GSO_TCPV4, F_CSUM, -EINVAL, 0 },            /* no HOST_TSO4 */
+		{ NEEDS_CSUM, GSO_TCPV4, F_CSUM | F_HOST_TSO6, -EINVAL, 0 },
+		{ NEEDS_CSUM, GSO_TCPV4, F_CSUM | F_HOST_TSO4, 0, NEEDS_CSUM },
+		{ 0, GSO_TCPV4, F_CSUM | F_HOST_TSO4, -EINVAL, 0 },       /* TSO without NEEDS_CSUM */
+		{ NEEDS_CSUM, GSO_TCPV6, F_CSUM | F_HOST_TSO4, -EINVAL, 0 }, /* no HOST_TSO6 */
+		{ NEEDS_CSUM, GSO_TCPV6, F_CSUM | F_HOST_TSO6, 0, NEEDS_CSUM },
+		{ NEEDS_CSUM, GSO_UDP, ~0ULL, -EINVAL, 0 },               /* UFO never offered */
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, ~0ULL, -EINVAL, 0 },   /* ECN never offered */
+		{ NEEDS_CSUM, 5, ~0ULL, -EINVAL, 0 },                     /* UDP_L4 */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t h[VNET_HDR_SIZE];
+		int ret;
+
+		hdr_make(h, cases[i].flags, cases[i].gso);
+		ret = vnet_tx_hdr_check(h, cases[i].f);
+		if (ret != cases[i].ret)
+			fprintf(stderr, "  case %zu: %d, want %d\n", i, ret, cases[i].ret);
+		CHECK_EQ(ret, cases[i].ret);
+		if (!ret) {
+			CHECK_EQ(h[0], cases[i].flags_out);
+			CHECK_EQ(h[1], cases[i].gso);
+			CHECK_EQ(h[4], 0xee); /* gso_size and the rest untouched */
+		}
+	}
+}
+
+TEST_MAIN(T(offered), T(tun_offloads), T(rx_hdr_plain), T(rx_hdr_offloads), T(tx_hdr_check),
+	  T(parse_opts))
