@@ -493,7 +493,15 @@ static int http_start_daemon(void *arg)
 {
 	struct http_start *h = arg;
 	struct api_server *s = h->s;
+	int ret;
 
+	/* Created here, so the reaper runs under the API filter too. */
+	ret = pthread_create(&s->reaper, NULL, reaper_main, s);
+	if (ret) {
+		log_err("api: cannot start the reaper thread: %s", strerror(ret));
+		return 0; /* s->daemon stays NULL: api_server_start fails */
+	}
+	s->reaper_started = true;
 	s->daemon = MHD_start_daemon(h->flags, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
@@ -511,7 +519,7 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_ERROR_LOG;
 	struct api_server *s;
-	int fd, ret;
+	int fd;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
@@ -527,15 +535,6 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 		server_free(s);
 		return fd;
 	}
-	ret = pthread_create(&s->reaper, NULL, reaper_main, s);
-	if (ret) {
-		log_err("api: cannot start the reaper thread: %s", strerror(ret));
-		close(fd);
-		unlink_ours(s);
-		server_free(s);
-		return -ret;
-	}
-	s->reaper_started = true;
 	if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 		flags |= MHD_USE_POLL;
 	seccomp_role_spawn(SECCOMP_ROLE_API, a->seccomp, http_start_daemon,

@@ -31,7 +31,6 @@
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
@@ -116,6 +115,10 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS(write, R_ALL, "log lines on stderr (log.c), the UART's output (devices/uart16550.c), "
 	    "eventfd wakes (vm stop, UART room, doorbells, irqfds, actions, libmicrohttpd's ITC)"),
 	SYS(madvise, R_ALL, "glibc: releasing a finished thread's stack, trimming malloc arenas"),
+	SYS_CLEAR(openat, R_API, 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND,
+		  "read-only only: glibc's malloc reads /sys/devices/system/cpu/online for a "
+		  "connection thread's new arena and /proc/sys/vm/overcommit_memory when it "
+		  "trims one"),
 	SYS(clock_gettime, R_ALL, "vcpu_trace_exit, vm_now_ns, libmicrohttpd's timeouts "
 	    "(a syscall only when the clock source has no vDSO)"),
 	SYS(exit, R_API | R_VCPU | R_IO, "the end of a thread (glibc start_thread)"),
@@ -160,6 +163,7 @@ static const struct seccomp_row seccomp_rows[] = {
 	    "glibc's poll on arm64"),
 	SYS_EQ(tgkill, R_MAIN, 2, SECCOMP_KICK_SIGNAL, "vcpu_kick: pthread_kill (accel/kvm.c)"),
 	SYS(getpid, R_MAIN, "pthread_kill (glibc); state.json (api/vmm.c)"),
+	SYS(rt_sigpending, R_MAIN, "vm_pause gives up on a pending stop signal (vm.c)"),
 	SYS(geteuid, R_MAIN | R_API, "state files: the owner check of a VM directory (cli/state.c)"),
 	SYS(getuid, R_MAIN | R_API, "limits: whether VMON_LIMITS may apply (cli/state_limits.c)"),
 	SYS(rt_sigprocmask, R_MAIN | R_API, "pthread_create, pthread_kill (glibc), vm_run's "
@@ -427,12 +431,6 @@ static int seccomp_install(enum seccomp_role role)
 	 * that no filter needs open.
 	 */
 	tzset();
-	/*
-	 * glibc's malloc reads /sys/devices/system/cpu/online when a thread
-	 * first needs an arena of its own (the API's thread per connection),
-	 * unless the arena count is capped: cap it, so no filter needs open.
-	 */
-	mallopt(M_ARENA_MAX, 8);
 	sigemptyset(&sys);
 	sigaddset(&sys, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);

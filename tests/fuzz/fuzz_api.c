@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int rets[] = { 0, 0, 0, -EINVAL, -EBUSY, -ENOENT, -EIO, -ENOMEM };
 	struct mock m = { 0 };
-	struct api a = { &ops, &m, "fuzz" };
+	struct api a = { &ops, &m, "fuzz", 0 };
 	struct api_response r;
 	const uint8_t *p = data;
 	size_t n = size;

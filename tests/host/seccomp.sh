@@ -99,17 +99,17 @@ elif kvm_case seccomp-api; then
 	if start_vm seccomp-api --api-sock "$T/api.sock" -k $G/ticker.elf --mem 4M; then
 		code=$(curl -s --max-time 10 --unix-socket "$T/api.sock" -o "$T/body" -w '%{http_code}' \
 			http://localhost/stats)
-		st=$(status_of $pid); stop_vm
+		st=$(status_of $pid | sort); stop_vm
 		if [ "$code" != 200 ]; then bad seccomp-api "GET /stats answered $code"
-		elif [ "$st" = "$(printf '2 1\n2 1\n2 2\n2 2')" ]; then
-			ok "seccomp-api (API and main threads 1 filter each, I/O and vCPU 2; GET /stats 200)"
+		elif [ "$st" = "$(printf '2 1\n2 1\n2 1\n2 2\n2 2')" ]; then
+			ok "seccomp-api (main, API and reaper threads 1 filter each, I/O and vCPU 2; GET /stats 200)"
 		else bad seccomp-api "per-thread Seccomp/Seccomp_filters: $(echo $st)"; fi
 		[ "$rc" = 4 ] || bad seccomp-api-exit "exit $rc after SIGTERM, want 4"
 	fi
 	READY='^tick 2$'
 	if start_vm seccomp-api-off --api-sock "$T/api2.sock" -k $G/ticker.elf --mem 4M --seccomp=off; then
 		st=$(status_of $pid); stop_vm
-		if [ "$st" = "$(printf '0 0\n0 0\n0 0\n0 0')" ]; then ok "seccomp-api-off (4 threads, none filtered)"
+		if [ "$st" = "$(printf '0 0\n0 0\n0 0\n0 0\n0 0')" ]; then ok "seccomp-api-off (5 threads, none filtered)"
 		else bad seccomp-api-off "per-thread Seccomp/Seccomp_filters: $(echo $st)"; fi
 	fi
 fi

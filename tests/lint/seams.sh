@@ -15,9 +15,10 @@ ok()  { echo "PASS $1"; P=$((P + 1)); }
 bad() { echo "FAIL $1: $2"; F=$((F + 1)); }
 
 # A KVM ioctl is a call to ioctl( with a KVM_ request: both on one line, or
-# ioctl( in a file that names KVM_ requests at all (multi-line calls).
-hits=$(grep -rn --include='*.c' --include='*.h' 'ioctl(.*KVM_' src | grep -v '^src/accel/')
-files=$(grep -rl --include='*.c' 'ioctl(' src | grep -v '^src/accel/' |
+# ioctl( in a file that names KVM_ requests at all (multi-line calls). src/sandbox/ names the
+# KVM requests its seccomp filters allow and issues none.
+hits=$(grep -rn --include='*.c' --include='*.h' 'ioctl(.*KVM_' src | grep -v '^src/accel/\|^src/sandbox/')
+files=$(grep -rl --include='*.c' 'ioctl(' src | grep -v '^src/accel/\|^src/sandbox/' |
 	xargs -r grep -l 'KVM_[A-Z_]*[^A-Z_]' | xargs -r grep -ln 'KVM_\(RUN\|CREATE\|SET\|GET\|IRQ\|IOEVENTFD\|CHECK\|SIGNAL\)')
 if [ -z "$hits$files" ]; then ok kvm-ioctls-in-accel
 else bad kvm-ioctls-in-accel "$(echo $hits $files)"; fi
@@ -38,10 +39,14 @@ for f in $(find src -name '*.c' ! -name log.c | sort); do
 	cc=${CC:-cc} nm=nm
 	# accel/kvm_arm64.c needs arm64's <linux/kvm.h>: check it with the cross compiler.
 	case $f in src/accel/kvm_arm64.c) cc=aarch64-linux-gnu-gcc nm=aarch64-linux-gnu-nm ;; esac
-	if ! $cc -std=c17 -D_GNU_SOURCE -Isrc -O0 -fno-pic -fno-pie -c "$f" -o "$o" 2>"$tmp/err"; then
+	# -Ibuild/gen: acpi.c includes the DSDT iasl compiled (the build makes it first).
+	if ! $cc -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen -O0 -fno-pic -fno-pie -c "$f" -o "$o" 2>"$tmp/err"; then
 		globals="$globals $f(does not compile: $(head -1 "$tmp/err"))"; continue
 	fi
-	g=$($nm "$o" | awk '$2 ~ /^[bBdD]$/ {print $3}' | tr '\n' ' ')
+	# _Thread_local objects are one per thread (seccomp.c's role for its SIGSYS handler): allowed.
+	tls=" $(readelf -Ws "$o" | awk '$4 == "TLS" {print $8}' | tr '\n' ' ') "
+	g=$($nm "$o" | awk '$2 ~ /^[bBdD]$/ {print $3}' | while read -r n; do
+		case $tls in *" $n "*) ;; *) printf '%s ' "$n" ;; esac; done)
 	[ -n "$g" ] && globals="$globals $f:[$g]"
 done
 if [ -z "$globals" ]; then ok no-mutable-globals; else bad no-mutable-globals "$globals"; fi

@@ -120,7 +120,8 @@ TEST(kick_interrupts_a_busy_run)
 	pthread_join(th, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK_EQ(ru.ret, -EINTR);
-	CHECK((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6 < 50.0);
+	/* Prompt, not instant: 50 ms failed once on a 2-core host at load 20. */
+	CHECK((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6 < 250.0);
 	rig_free(&r);
 }
 
