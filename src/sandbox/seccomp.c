@@ -212,6 +212,9 @@ static const struct seccomp_row seccomp_rows[] = {
 
 	/* ---- the API thread */
 	SYS(eventfd2, R_API, "libmicrohttpd's ITC, created as it starts"),
+	SYS(eventfd2, R_VK, "an MSI-X vector the guest unmasks gets its irqfd (pci/msix.c)"),
+	SYS(close, R_VK, "an MSI-X vector's irqfd dropped when the guest moves or resets it "
+	    "(pci/msix.c)"),
 	SYS(sendmsg, R_API, "libmicrohttpd sending an answer's header and body together"),
 	SYS(getsockname, R_API, "libmicrohttpd checking its listening socket as it starts"),
 	SYS_EQ(getsockopt, R_API, 2, SO_DOMAIN, "libmicrohttpd checking its listening socket"),
