@@ -209,6 +209,8 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS(unlink, R_MAIN, "console.sock and api.sock at stop (conmux.c, api/http.c)"),
 	SYS(unlinkat, R_MAIN, "state_rmtree (cli/state.c); glibc's unlink on arm64"),
 	SYS(getdents64, R_MAIN, "state_rmtree (cli/state.c)"),
+	SYS(dup2, R_MAIN, "vmon.log takes fds 1 and 2 back from its capture pipe (logfile.c)"),
+	SYS(dup3, R_MAIN, "the same, as glibc's dup2 on arm64 (logfile.c)"),
 
 	/* ---- the API thread */
 	SYS(eventfd2, R_API, "libmicrohttpd's ITC, created as it starts"),
