@@ -27,14 +27,17 @@ FUZZ_SRCS_vmconfig := src/log.c src/config.c src/vmconfig.c
 FUZZ_SRCS_snapshot := src/snapshot/stream.c src/snapshot/snapfile.c
 FUZZ_SRCS_mips  := src/accel/mips/cpu.c
 FUZZ_SRCS_pci   := src/log.c src/bus.c src/dev.c src/machine.c src/snapshot/stream.c src/pci/pci.c src/pci/msix.c
-FUZZ_SRCS_blk   := src/log.c src/gmem.c src/snapshot/stream.c src/virtio/virtq.c src/virtio/virtio.c src/virtio/blk.c
+FUZZ_SRCS_blk   := src/log.c src/gmem.c src/loadfile.c src/snapshot/stream.c src/virtio/virtq.c \
+                   src/virtio/virtio.c src/virtio/blk.c
 FUZZ_SRCS_virtio_pci := src/log.c src/gmem.c src/bus.c src/dev.c src/ioloop.c src/machine.c \
                         src/snapshot/stream.c src/virtio/virtq.c src/virtio/virtio.c src/virtio/core.c \
-                        src/virtio/rng.c src/virtio/blk.c src/virtio/pci.c src/pci/pci.c src/pci/msix.c
+                        src/virtio/rng.c src/virtio/blk.c src/virtio/pci.c src/pci/pci.c src/pci/msix.c \
+                        src/loadfile.c src/sandbox/seccomp.c
 # Libraries a harness needs beyond FUZZ_LDLIBS.
 FUZZ_LIBS_api   := -ljson-c
 FUZZ_LIBS_vmconfig := -ljson-c
 FUZZ_LIBS_snapshot := -lsodium
+FUZZ_LIBS_virtio_pci := -lseccomp
 FUZZ_NAMES := boot virtq uart api blk vmconfig snapshot mips pci
 FUZZ_NAMES += virtio_pci
 FUZZ_BINS  := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_NAMES))

@@ -58,15 +58,18 @@ if [ -n "$reason" ]; then
 	summary
 fi
 
-# ---- build (make only rebuilds what changed).
-if ! FUZZ_CC="$FUZZ_CC" FUZZ_OUT="$FUZZ_OUT" "$MAKE" --no-print-directory -f tests/fuzz/fuzz.mk \
-	"${names[@]/#/$FUZZ_OUT/fuzz_}" >"$T/build.log" 2>&1; then
+# ---- build (make only rebuilds what changed; -k: one harness that does not build fails alone).
+fmake() { FUZZ_CC="$FUZZ_CC" FUZZ_OUT="$FUZZ_OUT" "$MAKE" --no-print-directory -f tests/fuzz/fuzz.mk "$@"; }
+if ! fmake -k "${names[@]/#/$FUZZ_OUT/fuzz_}" >"$T/build.log" 2>&1; then
 	cat "$T/build.log"
+	built=()
 	for n in "${names[@]}"; do
+		if fmake -q "$FUZZ_OUT/fuzz_$n" 2>/dev/null; then built+=("$n"); continue; fi
 		echo "FAIL fuzz_$n: build failed"
 		fail=$((fail + 1))
 	done
-	summary
+	[ ${#built[@]} -gt 0 ] || summary
+	names=("${built[@]}")
 fi
 
 # ---- run.
