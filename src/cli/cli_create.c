@@ -282,7 +282,7 @@ out:
 static int create_locked(const struct create_req *r, const char *root, char *dir, pid_t *pid)
 {
 	struct state_limits lim;
-	struct state_usage use;
+	struct state_usage use, host;
 	struct state_entry e;
 	char err[STATE_ERR_MAX];
 	int rootfd, ret;
@@ -300,6 +300,8 @@ static int create_locked(const struct create_req *r, const char *root, char *dir
 		cli_err("create", "%s", err);
 		return CLI_FAIL;
 	}
+	if (!state_usage_host(getpid(), &host))
+		state_usage_merge(&use, &host); /* VMs of other roots and plain `vmon run`s */
 	if (state_limits_check(&lim, &use, r->mem, err)) {
 		cli_err("create", "%s: %s", r->name, err);
 		return CLI_FAIL;

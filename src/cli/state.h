@@ -162,11 +162,23 @@ int state_limits_load(struct state_limits *l, char *err);
 /* Live entries under root (not the one named skip, may be NULL) and their RAM. */
 int state_usage_count(const char *root, const char *skip, struct state_usage *u, char *err);
 /*
+ * Every VM process on the host (any user, any state root) by its name
+ * "vmon:<MiB>M" in /proc, pid self left out; owner from /proc/PID. 0 or -errno.
+ */
+int state_usage_host(pid_t self, struct state_usage *u);
+/* One /proc/PID/stat text (n bytes, buffer n + 1): a live VM's MiB, else -1. */
+int64_t state_host_stat_mib(char *stat, size_t n);
+/* u takes the larger of its own and host's figures, one by one. */
+void state_usage_merge(struct state_usage *u, const struct state_usage *host);
+/* Name this thread "vmon:<MiB>M", so other VMs' checks count it (main thread only). */
+void state_limits_mark(uint64_t mem);
+/*
  * The VM process's own check at its start, for mem bytes of guest RAM:
  * limits loaded as above, usage counted under state_dir's parent (the root
  * `vmon create` used; this VM excluded) or, without a state_dir, under the
- * caller's state root if it exists. 0, or -EPERM (limit reached, the
- * reason in err) or another -errno (a bad limits file).
+ * caller's state root if it exists, and host-wide (state_usage_host).
+ * 0 (and the process is marked: state_limits_mark), or -EPERM (limit
+ * reached, the reason in err) or another -errno (a bad limits file).
  */
 int state_limits_enforce(uint64_t mem, const char *state_dir, char *err);
 /* 0 when one more VM with mem bytes fits, else -EDQUOT with the reason in err. */

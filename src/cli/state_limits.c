@@ -2,8 +2,8 @@
  * state_limits.c: host-wide limits on live VMs (the limits file, the
  * decision `vmon create` takes under the state root's lock and the one the
  * VM process takes again at its start), and the size/duration formatting
- * the CLI prints. Pure except state_limits_load, state_usage_count and
- * state_limits_enforce. Runs on the CLI's thread or the VM process's VMM
+ * the CLI prints. Pure except state_limits_load, state_usage_count,
+ * state_usage_host, state_limits_mark and state_limits_enforce. Runs on the CLI's thread or the VM process's VMM
  * thread; no state.
  *
  * Limits file: lines "key = value", '#' starts a comment, blank lines are
@@ -16,6 +16,17 @@
  * starts. VMON_LIMITS replaces the path only when the caller is root
  * (tests); for anyone else it is ignored, so a user cannot swap in a file
  * of their own.
+ *
+ * Counting is host-wide: a state root is one user's view, and a second
+ * root (VMON_STATE_DIR=/tmp/mine) or a plain `vmon run` must not escape
+ * max_vms. Every VM process that passed its check names itself
+ * "vmon:<MiB>M" (its main thread's comm, prctl PR_SET_NAME, before any
+ * other thread exists, so none inherits it), and a check counts every such
+ * process in /proc, with its owner's uid, besides the state root's
+ * entries; each figure is the larger of the two. A process of another user
+ * can make the count larger (a refusal), never smaller: the limits fail
+ * closed. Two VM processes starting in different roots within the same
+ * instant can both pass (creates in one root are serialised by its lock).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,7 +35,9 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -256,17 +269,116 @@ int state_usage_count(const char *root, const char *skip, struct state_usage *u,
 	return 0;
 }
 
+#define HOST_COMM_PREFIX "vmon:"
+
+/* "vmon:<MiB>M" → MiB, or -1 when comm is not a VM process's name. */
+static int64_t host_comm_mib(const char *comm, size_t len)
+{
+	size_t p = strlen(HOST_COMM_PREFIX);
+	uint64_t mib = 0;
+
+	if (len <= p + 1 || memcmp(comm, HOST_COMM_PREFIX, p) || comm[len - 1] != 'M')
+		return -1;
+	for (; p < len - 1; p++) {
+		if (!isdigit((unsigned char)comm[p]))
+			return -1;
+		mib = mib * 10 + (uint64_t)(comm[p] - '0');
+		if (mib > 999999999ULL) /* more than state_limits_mark writes */
+			return -1;
+	}
+	return (int64_t)mib;
+}
+
+/*
+ * /proc/PID/stat is "PID (COMM) STATE ...": the MiB a live VM process
+ * named itself with, or -1 (not one, or a zombie that has not been reaped).
+ */
+int64_t state_host_stat_mib(char *stat, size_t n)
+{
+	char *open, *close;
+
+	stat[n] = '\0';
+	open = strchr(stat, '(');
+	close = strrchr(stat, ')');
+	if (!open || !close || close < open || close[1] != ' ' || close[2] == 'Z' || close[2] == 'X')
+		return -1;
+	return host_comm_mib(open + 1, (size_t)(close - open - 1));
+}
+
+int state_usage_host(pid_t self, struct state_usage *u)
+{
+	struct dirent *d;
+	DIR *proc;
+
+	memset(u, 0, sizeof(*u));
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while ((d = readdir(proc))) {
+		char path[64], stat[128];
+		struct stat st;
+		int64_t mib;
+		ssize_t n;
+		char *end;
+		long pid;
+		int fd;
+
+		pid = strtol(d->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		n = read(fd, stat, sizeof(stat) - 1);
+		if (n > 0 && fstat(fd, &st) == 0 && (mib = state_host_stat_mib(stat, (size_t)n)) >= 0) {
+			u->vms++;
+			u->mem += (uint64_t)mib << 20;
+			if (st.st_uid == getuid()) {
+				u->user_vms++;
+				u->user_mem += (uint64_t)mib << 20;
+			}
+		}
+		close(fd);
+	}
+	closedir(proc);
+	return 0;
+}
+
+void state_usage_merge(struct state_usage *u, const struct state_usage *host)
+{
+	if (host->vms > u->vms)
+		u->vms = host->vms;
+	if (host->mem > u->mem)
+		u->mem = host->mem;
+	if (host->user_vms > u->user_vms)
+		u->user_vms = host->user_vms;
+	if (host->user_mem > u->user_mem)
+		u->user_mem = host->user_mem;
+}
+
+void state_limits_mark(uint64_t mem)
+{
+	unsigned long long mib = mem >> 20;
+	char name[32]; /* the kernel keeps 15 bytes: 9 digits fit */
+
+	if (mib > 999999999ULL)
+		mib = 999999999ULL;
+	snprintf(name, sizeof(name), HOST_COMM_PREFIX "%lluM", mib);
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 static int limits_any(const struct state_limits *l)
 {
 	return l->max_vms != STATE_NO_LIMIT || l->max_mem != STATE_NO_LIMIT ||
 	       l->max_vms_per_user != STATE_NO_LIMIT || l->max_mem_per_user != STATE_NO_LIMIT;
 }
 
-int state_limits_enforce(uint64_t mem, const char *state_dir, char *err)
+static int limits_enforce(uint64_t mem, const char *state_dir, char *err)
 {
 	char root[STATE_PATH_MAX], name[STATE_PATH_MAX], tmp[STATE_PATH_MAX];
+	struct state_usage u, host;
 	struct state_limits l;
-	struct state_usage u;
 	struct stat st;
 	int ret;
 
@@ -287,8 +399,19 @@ int state_limits_enforce(uint64_t mem, const char *state_dir, char *err)
 	}
 	if (ret)
 		return ret;
+	if (!state_usage_host(getpid(), &host))
+		state_usage_merge(&u, &host);
 	ret = state_limits_check(&l, &u, mem, err);
 	return ret ? -EPERM : 0;
+}
+
+int state_limits_enforce(uint64_t mem, const char *state_dir, char *err)
+{
+	int ret = limits_enforce(mem, state_dir, err);
+
+	if (!ret)
+		state_limits_mark(mem);
+	return ret;
 }
 
 int state_limits_check(const struct state_limits *l, const struct state_usage *u, uint64_t mem,

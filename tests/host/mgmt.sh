@@ -191,6 +191,25 @@ if [ $rc = 0 ] && [ "$(state keeper)" = running ] && ! grep -q keeper "$T/out"; 
 else bad gc-live "exit $rc, keeper '$(state keeper)'"; fi
 sanitizer_clean && ok "no sanitizer report in the CLI or the VM processes" || bad sanitizer "see vmon.log files"
 
+# Limits count every VM process on the host (state_limits.c): the earlier cases' VMs go first.
+stop_all() {
+	local m pid left
+	for m in "$T"/*/*/meta.json; do
+		[ -f "$m" ] || continue
+		pid=$(sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$m")
+		[ -n "$pid" ] && grep -qa vmon "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	done
+	for _ in $(seq 50); do
+		left=0
+		for m in "$T"/*/*/meta.json; do
+			pid=$(sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$m" 2>/dev/null)
+			[ -n "$pid" ] && alive "$pid" && left=1
+		done
+		[ $left = 0 ] && return
+		sleep 0.1
+	done
+}
+stop_all
 # Limits: a fresh state dir, max_vms = 2.
 newstate
 printf '# test\nmax_vms = 2\n' >"$VMON_LIMITS"
@@ -203,6 +222,16 @@ if [ "$r1$r2" = 00 ] && [ $rc = 1 ] && grep -q "vmon: create: l3: limit max_vms 
 	if [ $rc = 0 ]; then ok "limits: third create refused naming max_vms; a stopped VM frees its slot"
 	else bad limits "create after a stop: exit $rc"; fi
 else bad limits "creates: $r1 $r2 $rc"; fi
+# A second state root, or a plain `vmon run`, is no way around max_vms: l1 and l3 are live.
+rootA=$VMON_STATE_DIR
+newstate
+v create other -k $G/ticker.elf --mem 4M
+timeout 20 "$VMON" run -k $G/ticker.elf --mem 4M >/dev/null 2>"$T/run.err"; rrc=$?
+if [ $rc = 1 ] && grep -q "limit max_vms = 2 reached (2 VMs live)" "$T/err" &&
+   [ $rrc = 1 ] && grep -q "limit max_vms = 2 reached (2 VMs live)" "$T/run.err"; then
+	ok "limits: another state root and a plain vmon run count the host's VMs"
+else bad limits-host-wide "create in a second root: exit $rc; vmon run: exit $rrc $(head -c 200 "$T/run.err")"; fi
+VMON_STATE_DIR=$rootA
 printf 'max_mem = 8M\n' >"$VMON_LIMITS"
 "$VMON" stop l1 >/dev/null
 v create m1 -k $G/ticker.elf --mem 8M
@@ -211,6 +240,7 @@ else bad "limits max_mem" "exit $rc"; fi
 : >"$VMON_LIMITS"
 
 # Two concurrent creates against max_vms = 1: exactly one passes (the lock).
+stop_all
 newstate
 printf 'max_vms = 1\n' >"$VMON_LIMITS"
 "$VMON" create c1 -k $G/ticker.elf --mem 4M >/dev/null 2>&1 & p1=$!

@@ -623,7 +623,40 @@ TEST(escape_filter)
 	CHECK(!memcmp(out, "\x01q", 2));
 }
 
+/* The host-wide count reads /proc/PID/stat: live VM processes only, hostile names refused. */
+static int64_t stat_mib(const char *text)
+{
+	char buf[160];
+	size_t n = strlen(text);
+
+	memcpy(buf, text, n + 1);
+	return state_host_stat_mib(buf, n);
+}
+
+TEST(host_stat_mib)
+{
+	CHECK_EQ(stat_mib("4242 (vmon:128M) S 1 4242 4242 0 -1"), 128);
+	CHECK_EQ(stat_mib("7 (vmon:999999999M) R 1"), 999999999);
+	/* A zombie (not reaped yet) and a dead task are not live VMs. */
+	CHECK_EQ(stat_mib("4242 (vmon:128M) Z 1 4242"), -1);
+	CHECK_EQ(stat_mib("4242 (vmon:128M) X 1 4242"), -1);
+	/* Other names: the CLI, a bare prefix, no digits, no unit, junk after the unit. */
+	CHECK_EQ(stat_mib("1 (vmon) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:M) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:12) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:12Mx) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:-1M) S 1"), -1);
+	CHECK_EQ(stat_mib("1 (vmon:1000000000M) S 1"), -1);
+	/* A name holding ") S (": the last ')' ends the name, which then is not ours. */
+	CHECK_EQ(stat_mib("1 (a) S (vmon:4M) S 1"), -1);
+	/* Truncated or malformed lines. */
+	CHECK_EQ(stat_mib("1 (vmon:4M"), -1);
+	CHECK_EQ(stat_mib("1 vmon:4M) S"), -1);
+	CHECK_EQ(stat_mib(""), -1);
+}
+
 TEST_MAIN(T(name_valid), T(state_dir_refusals), T(state_writes_follow_no_symlink), T(limits_good), T(limits_bad), T(limits_load_env), T(limits_trusted),
 	  T(limits_file_refusals), T(limits_env_root_only), T(limits_check),
 	  T(fmt_duration), T(fmt_size_and_ttl), T(classify), T(pid_matches), T(meta_state_parse),
-	  T(entry_stale_detection), T(escape_filter))
+	  T(entry_stale_detection), T(escape_filter), T(host_stat_mib))
