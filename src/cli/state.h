@@ -170,7 +170,10 @@ int state_usage_host(pid_t self, struct state_usage *u);
 int64_t state_host_stat_mib(char *stat, size_t n);
 /* u takes the larger of its own and host's figures, one by one. */
 void state_usage_merge(struct state_usage *u, const struct state_usage *host);
-/* Name this thread "vmon:<MiB>M", so other VMs' checks count it (main thread only). */
+/*
+ * Name the calling thread "vmon:<MiB>M" so other VMs' checks count this
+ * process: call it on the main thread, whose name /proc/PID shows.
+ */
 void state_limits_mark(uint64_t mem);
 /*
  * The VM process's own check at its start, for mem bytes of guest RAM:

@@ -3,8 +3,8 @@
  * decision `vmon create` takes under the state root's lock and the one the
  * VM process takes again at its start), and the size/duration formatting
  * the CLI prints. Pure except state_limits_load, state_usage_count,
- * state_usage_host, state_limits_mark and state_limits_enforce. Runs on the CLI's thread or the VM process's VMM
- * thread; no state.
+ * state_usage_host, state_limits_mark and state_limits_enforce. Runs on
+ * the CLI's thread or the VM process's VMM thread; no state.
  *
  * Limits file: lines "key = value", '#' starts a comment, blank lines are
  * fine. Keys: max_vms, max_vms_per_user (counts), max_mem, max_mem_per_user
@@ -20,9 +20,10 @@
  * Counting is host-wide: a state root is one user's view, and a second
  * root (VMON_STATE_DIR=/tmp/mine) or a plain `vmon run` must not escape
  * max_vms. Every VM process that passed its check names itself
- * "vmon:<MiB>M" (its main thread's comm, prctl PR_SET_NAME, before any
- * other thread exists, so none inherits it), and a check counts every such
- * process in /proc, with its owner's uid, besides the state root's
+ * "vmon:<MiB>M" (its main thread's comm, prctl PR_SET_NAME; threads it
+ * starts later inherit the name, which is harmless: only /proc/PID, the
+ * thread group leader, is read), and a check counts every such process in
+ * /proc, with its owner's uid, besides the state root's
  * entries; each figure is the larger of the two. A process of another user
  * can make the count larger (a refusal), never smaller: the limits fail
  * closed. Two VM processes starting in different roots within the same
@@ -270,6 +271,7 @@ int state_usage_count(const char *root, const char *skip, struct state_usage *u,
 }
 
 #define HOST_COMM_PREFIX "vmon:"
+#define HOST_MIB_MAX     999999999ULL /* 9 digits: "vmon:<MiB>M" fits comm's 15 bytes */
 
 /* "vmon:<MiB>M" → MiB, or -1 when comm is not a VM process's name. */
 static int64_t host_comm_mib(const char *comm, size_t len)
@@ -283,7 +285,7 @@ static int64_t host_comm_mib(const char *comm, size_t len)
 		if (!isdigit((unsigned char)comm[p]))
 			return -1;
 		mib = mib * 10 + (uint64_t)(comm[p] - '0');
-		if (mib > 999999999ULL) /* more than state_limits_mark writes */
+		if (mib > HOST_MIB_MAX) /* more than state_limits_mark writes */
 			return -1;
 	}
 	return (int64_t)mib;
@@ -307,6 +309,7 @@ int64_t state_host_stat_mib(char *stat, size_t n)
 
 int state_usage_host(pid_t self, struct state_usage *u)
 {
+	uid_t me = getuid();
 	struct dirent *d;
 	DIR *proc;
 
@@ -334,7 +337,7 @@ int state_usage_host(pid_t self, struct state_usage *u)
 		if (n > 0 && fstat(fd, &st) == 0 && (mib = state_host_stat_mib(stat, (size_t)n)) >= 0) {
 			u->vms++;
 			u->mem += (uint64_t)mib << 20;
-			if (st.st_uid == getuid()) {
+			if (st.st_uid == me) {
 				u->user_vms++;
 				u->user_mem += (uint64_t)mib << 20;
 			}
@@ -360,10 +363,10 @@ void state_usage_merge(struct state_usage *u, const struct state_usage *host)
 void state_limits_mark(uint64_t mem)
 {
 	unsigned long long mib = mem >> 20;
-	char name[32]; /* the kernel keeps 15 bytes: 9 digits fit */
+	char name[32];
 
-	if (mib > 999999999ULL)
-		mib = 999999999ULL;
+	if (mib > HOST_MIB_MAX)
+		mib = HOST_MIB_MAX;
 	snprintf(name, sizeof(name), HOST_COMM_PREFIX "%lluM", mib);
 	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 }

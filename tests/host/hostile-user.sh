@@ -17,6 +17,8 @@
 # Ends with "N passed, N failed, N skipped"; exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. tests/host/own-pidns.sh
+own_pidns tests/host/hostile-user.sh "$@"
 
 VMON=${VMON:-build/vmon.san}
 VMON=$(realpath "$VMON")

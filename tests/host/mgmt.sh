@@ -8,6 +8,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
+. tests/host/own-pidns.sh
+own_pidns tests/host/mgmt.sh "$@"
+
 VMON=${VMON:-build/vmon.san}   # most cases: the sanitizer build
 FAST=${FAST:-build/vmon}       # the 50-VM ls benchmark: the optimised build
 G=build/guests
@@ -18,16 +21,16 @@ export VMON_LIMITS=$T/limits.conf
 : >"$VMON_LIMITS"
 pass=0 fail=0 skip=0
 
-# Kill every VM process any of our state directories recorded, then drop them.
-cleanup() {
+# Kill every VM process any of our state directories recorded.
+kill_all() {
 	local m pid
 	for m in "$T"/*/*/meta.json; do
 		[ -f "$m" ] || continue
 		pid=$(sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$m")
 		[ -n "$pid" ] && grep -qa vmon "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
 	done
-	rm -rf "$T"
 }
+cleanup() { kill_all; rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -194,11 +197,7 @@ sanitizer_clean && ok "no sanitizer report in the CLI or the VM processes" || ba
 # Limits count every VM process on the host (state_limits.c): the earlier cases' VMs go first.
 stop_all() {
 	local m pid left
-	for m in "$T"/*/*/meta.json; do
-		[ -f "$m" ] || continue
-		pid=$(sed -nE 's/.*"pid":([0-9]+).*/\1/p' "$m")
-		[ -n "$pid" ] && grep -qa vmon "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-	done
+	kill_all
 	for _ in $(seq 50); do
 		left=0
 		for m in "$T"/*/*/meta.json; do

@@ -64,6 +64,7 @@ start_vm() {
 	local name=$1; shift
 	rm -f "$T/fifo"; mkfifo "$T/fifo"
 	sleep 30 >"$T/fifo" & pids+=($!)
+	rm -f "$T/out" "$T/err" # the last VM's "$READY" must not count for this one
 	"$VMON" run "$@" <"$T/fifo" >"$T/out" 2>"$T/err" & pid=$!; pids+=($pid)
 	for _ in $(seq 100); do grep -q "$READY" "$T/out" 2>/dev/null && return 0; sleep 0.1; done
 	bad "$name" "the guest never printed '$READY'"
