@@ -93,7 +93,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "L1-INIT-OK"
 [ -c /dev/kvm ] || echo "L1-NO-KVM"
-ms() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}0"; }
+# awk, as nested.sh's now_ms: gluing the digits gave "0980" below 1 s, which $(( )) takes for octal
+ms() { awk '{printf "%d\n", $1*1000}' /proc/uptime; }
 run() { # NAME VMON-ARGS...
 	name=$1; shift
 	echo "CASE-BEGIN $name"
