@@ -23,6 +23,7 @@
 #include "accel/accel.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox/jail.h"
 #include "sandbox/seccomp.h"
 #include "version.h"
 #include "vm.h"
@@ -123,6 +124,13 @@ static const char usage_run[] =
 	"      --kvm-device PATH  KVM device to open (default /dev/kvm)\n"
 	"      --seccomp on|off seccomp filters per thread (default on; off to debug):\n"
 	"                       a forbidden syscall kills vmon and is named on stderr\n"
+	"      --jail[=DIR]     run the VM jailed: new mount, PID, IPC, UTS (and without\n"
+	"                       --net, network) namespaces, a root holding only its images\n"
+	"                       (mounted on DIR, default /run/vmon-jail/vmon-PID), cgroup\n"
+	"                       limits (memory, pids, cpu), no new privileges, and the\n"
+	"                       unprivileged ids below; not root: a user namespace\n"
+	"      --jail-uid N, --jail-gid N  the ids the jailed VM runs as (root only;\n"
+	"                       default 65534; not root: one's own)\n"
 	"      --arch NAME      native (default), x86_64, or mips32: a MIPS32r2 board run by\n"
 	"                       vmon's software vCPU (1 vCPU, --mem up to 256M, ELF vmlinux)\n"
 	"      --transport mmio|pci  how virtio devices sit: virtio-mmio windows announced on\n"
@@ -150,6 +158,8 @@ struct run_opts {
 	const char *api_sock, *state_dir, *name;
 	uint64_t ttl_secs, log_max;
 	int dump_config;
+	int jail;                 /* --jail[=DIR] */
+	struct jail_opts jail_o;
 };
 
 /* Copy an option's value into a config string field: a usage error when it does not fit. */
@@ -166,7 +176,8 @@ static int set_opt_str(char *field, size_t cap, const char *opt, const char *val
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct run_opts *ro)
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
-	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX, OPT_SECCOMP };
+	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX, OPT_SECCOMP,
+	       OPT_JAIL, OPT_JAIL_UID, OPT_JAIL_GID };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -182,6 +193,9 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "arch", required_argument, NULL, OPT_ARCH },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+		{ "jail", optional_argument, NULL, OPT_JAIL },
+		{ "jail-uid", required_argument, NULL, OPT_JAIL_UID },
+		{ "jail-gid", required_argument, NULL, OPT_JAIL_GID },
 #ifndef VMON_NO_API
 		{ "api-sock", required_argument, NULL, OPT_API },
 		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
@@ -253,6 +267,23 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				return usage_error("vmon run", "--seccomp: '%s' is not on or off", optarg);
 			cfg->seccomp = !strcmp(optarg, "on");
 			break;
+		case OPT_JAIL:
+			ro->jail = 1;
+			ro->jail_o.dir = optarg; /* NULL: the default */
+			if (optarg && !*optarg)
+				return usage_error("vmon run", "%s", "--jail=: the directory is empty");
+			break;
+		case OPT_JAIL_UID:
+		case OPT_JAIL_GID: {
+			unsigned id;
+
+			if (config_parse_uint(optarg, 0, 0xfffffffeu, &id))
+				return usage_error("vmon run", c == OPT_JAIL_UID ?
+						   "--jail-uid: '%s' is not a numeric uid" :
+						   "--jail-gid: '%s' is not a numeric gid", optarg);
+			*(c == OPT_JAIL_UID ? &ro->jail_o.uid : &ro->jail_o.gid) = id;
+			break;
+		}
 		case OPT_KVMDEV:
 			ret = set_opt_str(cfg->kvm_path, sizeof(cfg->kvm_path), "--kvm-device", optarg);
 			if (ret)
@@ -324,6 +355,12 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		return usage_error("vmon run", "%s", "--name and --ttl need --api-sock or --state-dir");
 	if (ro->log_max && !ro->state_dir)
 		return usage_error("vmon run", "%s", "--log-max needs --state-dir");
+	if ((ro->jail_o.uid >= 0 || ro->jail_o.gid >= 0) && !ro->jail)
+		return usage_error("vmon run", "%s", "--jail-uid and --jail-gid need --jail");
+	/* TODO(#12): bind the state directory (API socket, console, logs) into the jail. */
+	if (ro->jail && (ro->api_sock || ro->state_dir))
+		return usage_error("vmon run", "%s",
+				   "--jail does not go with --api-sock or --state-dir yet");
 	return 0;
 }
 
@@ -341,9 +378,14 @@ static int dump_config(const struct vm_config *cfg)
 	return fflush(stdout) ? EXIT_VMM : EXIT_CLEAN;
 }
 
-/* Run one VM on this terminal: create it, run it, report its fate. */
-static int run_vm(const struct vm_config *cfg)
+/*
+ * Run one VM on this terminal: create it, run it, report its fate. With
+ * --jail (jo non-NULL) this process only waits while a jailed child does
+ * that (sandbox/jail.h), and cfg's paths become the jail's.
+ */
+static int run_vm(struct vm_config *cfg, const struct jail_opts *jo)
 {
+	struct jail *jail = NULL;
 	struct vm_host host;
 	enum vm_exit why;
 	struct vm *vm;
@@ -361,13 +403,31 @@ static int run_vm(const struct vm_config *cfg)
 		}
 	}
 #endif
+	if (jo) {
+		int status;
+
+		jail = malloc(sizeof(*jail));
+		if (!jail) {
+			log_err("out of memory");
+			return EXIT_VMM;
+		}
+		ret = jail_enter(jail, jo, cfg, &status);
+		if (ret) { /* the parent, done (1), or no jail (< 0) */
+			free(jail);
+			return ret > 0 ? status : EXIT_VMM;
+		}
+	}
 	/* struct vm is large (virtqueue scratch per device): keep it off the stack. */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		log_err("out of memory");
+		free(jail);
 		return EXIT_VMM;
 	}
 	ret = vm_create(vm, cfg, &host);
+	if (!ret && jail) /* everything is open: drop privileges before the guest runs */
+		ret = jail_drop(jail);
+	free(jail);
 	if (!ret) /* the main thread's filter, which the I/O and vCPU threads inherit */
 		ret = seccomp_role_enter_main(cfg->seccomp);
 	if (ret) {
@@ -386,7 +446,7 @@ static int run_vm(const struct vm_config *cfg)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_opts ro = { 0 };
+	struct run_opts ro = { .jail_o = { .uid = -1, .gid = -1 } };
 	char err[VM_ERR_MAX];
 	struct vm_config *cfg;
 	unsigned flags = 0;
@@ -428,7 +488,7 @@ static int cmd_run(int argc, char **argv)
 		ret = vm_exit_status(vmm_run(cfg, &o));
 #endif
 	} else {
-		ret = run_vm(cfg);
+		ret = run_vm(cfg, ro.jail ? &ro.jail_o : NULL);
 	}
 	free(cfg);
 	return ret;

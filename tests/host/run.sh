@@ -314,6 +314,12 @@ grep -E '^(ok|FAIL|SKIP) |^     \|' <<<"$sc_out"
 read -r sc_p sc_f sc_s <<<"$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' <<<"$sc_out" | tail -1)"
 pass=$((pass + ${sc_p:-0})); fail=$((fail + ${sc_f:-1})); skip=$((skip + ${sc_s:-0}))
 
+# ---- the jailer (tests/host/jail.sh, with this $VMON): its counts folded in
+jl_out=$(VMON=$VMON tests/host/jail.sh 2>&1)
+grep -E '^(ok|FAIL|SKIP) |^     \|' <<<"$jl_out"
+read -r jl_p jl_f jl_s <<<"$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' <<<"$jl_out" | tail -1)"
+pass=$((pass + ${jl_p:-0})); fail=$((fail + ${jl_f:-1})); skip=$((skip + ${jl_s:-0}))
+
 echo "host tests: $pass passed, $fail failed, $skip skipped"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
