@@ -193,6 +193,8 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS_EQ(fcntl, R_MAIN | R_API, 1, F_GETFL, "fdopendir in state_rmtree (cli/state.c); "
 	       "libmicrohttpd checking its listening socket"),
 	SYS_EQ(fcntl, R_MAIN, 1, F_SETFD, "fdopendir in state_rmtree (cli/state.c)"),
+	SYS_EQ(fcntl, R_MAIN, 1, F_SETFL, "console_out_close gives a shared terminal or pipe its flags "
+	       "back (console.c; without /proc, as in the jail)"),
 	SYS(accept4, R_MAIN | R_API, "the console client (conmux.c); API clients (libmicrohttpd)"),
 	SYS(recvfrom, R_MAIN | R_API, "console client input (conmux.c: recv); API requests"),
 	SYS(sendto, R_MAIN | R_API, "console output (conmux.c: send); API answers"),

@@ -67,6 +67,11 @@ if jail_case jail-hello; then
 	# status passes through the waiting parent: a crash (3), a seccomp kill (SIGSYS, 159)
 	vm --jail -k $G/triple.elf --mem 4M
 	if [ "$rc" = 3 ]; then ok "jail-crash-status (triple fault: 3)"; else bad jail-crash-status "exit $rc, want 3"; fi
+	# stdout a pipe: without /proc the console shares its description, given back at the end
+	timeout 30 "$VMON" run --jail -k $G/hello.elf --mem 4M </dev/null 2>"$T/err" | cat >"$T/out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ] && grep -q '^PASS hello$' "$T/out"; then ok "jail-stdout-pipe (PASS hello through a pipe, exit 0)"
+	else bad jail-stdout-pipe "exit $rc, want 0"; fi
 	# a read-write disk: opened before the uid drop, so nobody needs no rights on the image
 	head -c 65536 /dev/zero >"$T/rw.img"
 	vm --jail -k $G/hello.elf --disk "$T/rw.img" --mem 4M --stats
