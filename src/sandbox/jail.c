@@ -59,6 +59,8 @@
 /* Where a root vmon puts its jails' mount points (one per VM: <id>). */
 #define JAIL_ROOT_DIR "/run/vmon-jail"
 #define JAIL_HOSTNAME "vmon-jail"
+/* The jailed child's comm: not "vmon:..." (see jail_child). */
+#define JAIL_COMM "vmon-jailed"
 /* The jail's tmpfs: a few empty files and directories as mount points. */
 #define JAIL_TMPFS_OPTS "mode=0755,size=64k,nr_inodes=64"
 #define JAIL_CG_ROOT "/sys/fs/cgroup"
@@ -647,6 +649,11 @@ static int jail_child(struct jail *j, const struct vm_config *cfg, int go_fd, co
 
 	/* The parent going away (killed) takes the VM with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/*
+	 * The parent keeps the "vmon:<MiB>M" name the host-wide VM count looks
+	 * for (cli/state_limits.c): this VM is counted once, as its caller's.
+	 */
+	prctl(PR_SET_NAME, JAIL_COMM, 0, 0, 0);
 	sigprocmask(SIG_SETMASK, old, NULL);
 	do
 		n = read(go_fd, &go, 1);

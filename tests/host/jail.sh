@@ -17,8 +17,9 @@ G=build/guests
 T=$(mktemp -d)
 chmod 755 "$T" # nobody reads the guest copy in here
 # LeakSanitizer cannot run jailed: it reads /proc/<getpid()>/task, and in a PID namespace getpid()
-# names another process of the host's /proc (inside the jail there is no /proc at all).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+# names another process of the host's /proc (inside the jail there is no /proc at all). Set
+# last, so that it wins over what tests/host/run.sh passes down.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0}:detect_leaks=0
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pass=0 fail=0 skip=0
 pids=()
@@ -127,6 +128,7 @@ if jail_case jail-running; then
 		for ns in pid mnt ipc uts net; do
 			[ "$(readlink /proc/$child/ns/$ns)" = "$(readlink /proc/self/ns/$ns)" ] && same_ns="$same_ns $ns"
 		done
+		comms="$(cat /proc/$pid/comm) $(cat /proc/$child/comm)"
 		lim=$(mem_limit)
 		jdir=$(ls -d /run/vmon-jail/vmon-"$pid" 2>/dev/null)
 		hostview=$(ls -A "$jdir" 2>/dev/null | wc -l)
@@ -149,6 +151,9 @@ if jail_case jail-running; then
 		else bad jail-seccomp "Seccomp states: $sc"; fi
 		if [ -z "$same_ns" ]; then ok "jail-namespaces (pid, mnt, ipc, uts, net differ from the host's)"
 		else bad jail-namespaces "shares with the host:$same_ns"; fi
+		# the host-wide VM count (cli/state_limits.c) counts "vmon:<MiB>M" processes: the parent only
+		if [ "$comms" = "vmon:4M vmon-jailed" ]; then ok "jail-counted-once (parent vmon:4M, child vmon-jailed)"
+		else bad jail-counted-once "parent and child named: $comms"; fi
 		if [ -z "$lim" ]; then
 			if grep -q 'jail: no writable cgroup with the memory controller' "$T/err"; then
 				skip jail-cgroup-memory "no writable memory cgroup here (vmon warned)"
