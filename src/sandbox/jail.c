@@ -268,11 +268,7 @@ static void jail_rewrite(struct vm_config *cfg)
 
 /* ---- cgroups ----------------------------------------------------------------- */
 
-struct jail_limits {
-	char mem[24], pids[24], cpu_quota[24], cpu_max[48];
-};
-
-static void jail_limits_of(const struct vm_config *cfg, struct jail_limits *l)
+void jail_limits_of(const struct vm_config *cfg, struct jail_limits *l)
 {
 	/* vCPUs plus the I/O thread may each take a CPU; threads: vCPUs, main, I/O, API's. */
 	snprintf(l->mem, sizeof(l->mem), "%llu",
@@ -283,35 +279,51 @@ static void jail_limits_of(const struct vm_config *cfg, struct jail_limits *l)
 	snprintf(l->cpu_max, sizeof(l->cpu_max), "%s %llu", l->cpu_quota, JAIL_CPU_PERIOD_US);
 }
 
-/*
- * This process's cgroup in the hierarchy whose /proc/self/cgroup line has
- * controller ctrl (v1), or the v2 line ("0::") when ctrl is NULL.
- */
-static int jail_own_cgroup(const char *ctrl, char *out, size_t cap)
+int jail_cgroup_find(const char *text, const char *ctrl, char *out, size_t cap)
 {
 	char buf[4096], *save = NULL;
+	size_t len = strlen(text);
 
-	if (jail_read_file("/proc/self/cgroup", buf, sizeof(buf)))
-		return -ENOENT;
+	if (len >= sizeof(buf))
+		return -E2BIG;
+	memcpy(buf, text, len + 1);
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		/* "ID:CONTROLLERS:PATH"; v2's is "0::PATH" */
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *save2 = NULL;
+		const char *path;
+		int found = 0;
 
 		if (!c2)
 			continue;
 		*c1 = '\0';
 		*c2 = '\0';
-		if (!ctrl && !strcmp(line, "0") && !c1[1]) {
-			snprintf(out, cap, "%s", c2 + 1);
-			return 0;
-		}
-		for (char *c = ctrl ? strtok_r(c1 + 1, ",", &save2) : NULL; c; c = strtok_r(NULL, ",", &save2))
-			if (!strcmp(c, ctrl)) {
-				snprintf(out, cap, "%s", c2 + 1);
-				return 0;
-			}
+		path = c2 + 1;
+		if (!ctrl)
+			found = !strcmp(line, "0") && !c1[1];
+		for (char *c = ctrl ? strtok_r(c1 + 1, ",", &save2) : NULL; c && !found;
+		     c = strtok_r(NULL, ",", &save2))
+			found = !strcmp(c, ctrl);
+		if (!found)
+			continue;
+		/* It is joined under /sys/fs/cgroup: absolute, and never out of it. */
+		if (path[0] != '/' || strstr(path, "/../") ||
+		    (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
+			return -EINVAL;
+		if (strlen(path) >= cap)
+			return -ENAMETOOLONG;
+		memcpy(out, path, strlen(path) + 1);
+		return 0;
 	}
 	return -ENOENT;
+}
+
+/* This process's cgroup for ctrl (v1), or its v2 cgroup when ctrl is NULL. */
+static int jail_own_cgroup(const char *ctrl, char *out, size_t cap)
+{
+	char buf[4096];
+	int ret = jail_read_file("/proc/self/cgroup", buf, sizeof(buf));
+
+	return ret ? ret : jail_cgroup_find(buf, ctrl, out, cap);
 }
 
 static int jail_is_fs(const char *path, long magic)
@@ -321,8 +333,7 @@ static int jail_is_fs(const char *path, long magic)
 	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
 }
 
-/* Does the space-separated list hold word? */
-static int jail_has_word(const char *list, const char *word)
+int jail_list_has(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -375,7 +386,7 @@ static void jail_cgroup_v2(struct jail *j, const struct jail_limits *l, const ch
 	    jail_read_file(path, avail, sizeof(avail)))
 		return;
 	for (unsigned i = 0; i < 3; i++)
-		want |= jail_has_word(avail, ctrls[i]) << i;
+		want |= jail_list_has(avail, ctrls[i]) << i;
 	if (!want)
 		return;
 	/* Enable them for our children (refused when our cgroup holds processes and is not the root). */
@@ -386,7 +397,7 @@ static void jail_cgroup_v2(struct jail *j, const struct jail_limits *l, const ch
 		char plus[16];
 		int ret;
 
-		if (!(want & (1 << i)) || jail_has_word(enabled, ctrls[i]))
+		if (!(want & (1 << i)) || jail_list_has(enabled, ctrls[i]))
 			continue;
 		snprintf(plus, sizeof(plus), "+%s", ctrls[i]);
 		ret = jail_write_file(path, plus);

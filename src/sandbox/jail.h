@@ -86,6 +86,27 @@ struct jail {
  */
 int jail_enter(struct jail *j, const struct jail_opts *o, struct vm_config *cfg, int *status);
 
+/* The cgroup limits of a VM, as the strings written to the cgroup files. */
+struct jail_limits {
+	char mem[24];        /* memory.max, memory.limit_in_bytes: RAM + JAIL_MEM_OVERHEAD */
+	char pids[24];       /* pids.max: vCPUs + 16 */
+	char cpu_quota[24];  /* cpu.cfs_quota_us: (vCPUs + 1) periods */
+	char cpu_max[48];    /* cpu.max: "QUOTA PERIOD" */
+};
+
+void jail_limits_of(const struct vm_config *cfg, struct jail_limits *l);
+
+/*
+ * The cgroup path in text, a /proc/PID/cgroup listing: of the v1 hierarchy
+ * that has controller ctrl (one of a comma list), or the v2 one ("0::")
+ * when ctrl is NULL. 0 and out, -ENOENT (no such line), -EINVAL (a path
+ * that is not absolute or has a ".." component), -ENAMETOOLONG, -E2BIG.
+ */
+int jail_cgroup_find(const char *text, const char *ctrl, char *out, size_t cap);
+
+/* Does a cgroup.controllers / subtree_control list (space-separated) name word? */
+int jail_list_has(const char *list, const char *word);
+
 /*
  * In the jailed child after vm_create, before seccomp_role_enter_main:
  * rlimits, no core dumps, no new privileges, j->uid/j->gid with no
