@@ -8,7 +8,8 @@
 # in PID, mount, IPC, UTS and network namespaces of its own, under a memory limit; the jail's
 # mount point and cgroup go when it ends. Images that are symlinks (to /etc/shadow), a jail
 # directory that is a symlink and bad options are refused. As nobody (setpriv), the same jail
-# is built in a user namespace. Ends with "N passed, N failed, N skipped".
+# is built in a user namespace and, given a KVM node nobody may open, runs the guest in it.
+# Ends with "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -116,7 +117,7 @@ if jail_case jail-running; then
 	if ! start_vm --jail -k $G/ticker.elf --initrd "$T/initrd" --disk "$T/disk.img,ro" --mem 4M; then
 		bad jail-running "the guest never printed 'tick 2' or no jailed child of $pid"
 	else
-		listing=$(cd "/proc/$child/root" && find . -mindepth 1 | sort | tr '\n' ' ')
+		listing=$(cd "/proc/$child/root" && find . -mindepth 1 -maxdepth 3 | sort | tr '\n' ' ')
 		ro=$(awk '$5 ~ /^\/(kernel|initrd|disk0)$/ { split($6, o, ","); print $5 "=" o[1] }' \
 			"/proc/$child/mountinfo" | sort | tr '\n' ' ')
 		rootro=$(awk '$5 == "/" { split($6, o, ","); print o[1] }' "/proc/$child/mountinfo")
@@ -137,7 +138,7 @@ if jail_case jail-running; then
 			"/proc/$child/cgroup")
 		stop_vm
 		if [ "$listing" != "./dev ./dev/kvm ./disk0 ./initrd ./kernel " ]; then
-			bad jail-root-contents "the jail's root holds: $listing"
+			bad jail-root-contents "the jail's root holds: ${listing:0:200}"
 		elif [ -e "/proc/$child/root/etc/passwd" ]; then bad jail-root-contents "etc/passwd is in the jail"
 		else ok "jail-root-contents (/proc/PID/root: $listing; no etc/passwd)"; fi
 		if [ "$ro" = "/disk0=ro /initrd=ro /kernel=ro " ] && [ "$rootro" = ro ]; then
@@ -209,25 +210,57 @@ if jail_case jail-symlinks; then
 	else bad jail-dir-symlink "exit $rc, want 1 and the refusal"; fi
 fi
 
-# ---- not root: the same jail in a user namespace (as nobody, through setpriv)
+# ---- not root: the same jail in a user namespace (as nobody, through setpriv). /dev/kvm is often
+# root's alone: nobody gets a KVM node of its own in a 0700 directory only it (and root) can enter.
+asnobody() { setpriv --reuid 65534 --regid 65534 --clear-groups env XDG_RUNTIME_DIR="$T/xdg" "$@"; }
 if ! command -v setpriv >/dev/null; then skip jail-userns "setpriv is not installed"
 elif [ $root = 0 ]; then skip jail-userns "needs root to become nobody"
+elif [ $have_kvm = 0 ]; then skip jail-userns "/dev/kvm is absent"
 else
-	cp $G/hello.elf "$T/hello.elf"; chmod 644 "$T/hello.elf"
-	mkdir -m 700 "$T/xdg"; chown 65534:65534 "$T/xdg"
-	setpriv --reuid 65534 --regid 65534 --clear-groups env XDG_RUNTIME_DIR="$T/xdg" \
-		VMON_JAIL_PROBE=/etc/hostname timeout 30 "$VMON" run --jail -k "$T/hello.elf" --mem 4M \
-		</dev/null >"$T/out" 2>"$T/err"; rc=$?
+	cp $G/hello.elf $G/ticker.elf "$T/"; chmod 644 "$T/hello.elf" "$T/ticker.elf"
+	mkdir -m 700 "$T/xdg"
+	kvm=/dev/kvm
+	if mknod -m 600 "$T/xdg/kvm" c "$(stat -c '%t' /dev/kvm | xargs -I{} printf '%d' 0x{})" \
+		"$(stat -c '%T' /dev/kvm | xargs -I{} printf '%d' 0x{})" 2>/dev/null; then kvm=$T/xdg/kvm; fi
+	chown -R 65534:65534 "$T/xdg"
+	VMON_JAIL_PROBE=/etc/hostname asnobody timeout 30 "$VMON" run --jail --kvm-device "$kvm" \
+		-k "$T/hello.elf" --mem 4M </dev/null >"$T/out" 2>"$T/err"; rc=$?
 	if grep -q 'jail: cannot create a user namespace' "$T/err"; then
 		skip jail-userns "unprivileged user namespaces are disabled here: $(grep -m1 'user namespace' "$T/err" | cut -c1-80)"
 	elif ! grep -q 'jail: probe /etc/hostname: No such file or directory' "$T/err"; then
 		bad jail-userns "exit $rc: the jail was not built as nobody"
 	elif [ -n "$(ls -A "$T/xdg/vmon-jail" 2>/dev/null)" ]; then bad jail-userns "the mount point was left behind"
 	elif [ "$rc" = 0 ] && grep -q '^PASS hello$' "$T/out"; then
-		ok "jail-userns (as nobody: user namespace, /etc/hostname ENOENT inside, PASS hello)"
-	elif [ "$rc" = 1 ] && grep -q 'no permission to open /dev/kvm' "$T/err"; then
-		ok "jail-userns (as nobody: built in a user namespace, /etc/hostname ENOENT inside; /dev/kvm is not nobody's here, so no guest)"
+		ok "jail-userns (as nobody: user namespace, /etc/hostname ENOENT inside, PASS hello, exit 0)"
+	elif [ "$rc" = 1 ] && grep -q 'no permission to open' "$T/err"; then
+		ok "jail-userns (as nobody: built in a user namespace, /etc/hostname ENOENT inside; no KVM node nobody may open here, so no guest)"
 	else bad jail-userns "exit $rc"; fi
+	# a running one seen from outside: its own user namespace besides the others, same shape
+	if [ "$kvm" != /dev/kvm ]; then
+		rm -f "$T/out" "$T/err"
+		# not through asnobody: a backgrounded function is a subshell, $! would be it, not vmon
+		setpriv --reuid 65534 --regid 65534 --clear-groups env XDG_RUNTIME_DIR="$T/xdg" \
+			"$VMON" run --jail --kvm-device "$kvm" -k "$T/ticker.elf" --mem 4M \
+			</dev/null >"$T/out" 2>"$T/err" & pid=$!; pids+=($pid)
+		for _ in $(seq 100); do grep -q '^tick 2$' "$T/out" 2>/dev/null && break; sleep 0.1; done
+		child=$(pgrep -P "$pid" | head -1)
+		if [ -z "$child" ] || ! grep -q '^tick 2$' "$T/out"; then bad jail-userns-running "no jailed guest ticking"
+		else
+			listing=$(cd "/proc/$child/root" && find . -mindepth 1 -maxdepth 3 | sort | tr '\n' ' ')
+			same_ns=""
+			for ns in user pid mnt ipc uts net; do
+				[ "$(readlink /proc/$child/ns/$ns)" = "$(readlink /proc/self/ns/$ns)" ] && same_ns="$same_ns $ns"
+			done
+			uid=$(field Uid); cap=$(field CapEff); prm=$(field CapPrm); nnp=$(field NoNewPrivs)
+			sc=$(field Seccomp)
+			stop_vm
+			if [ "$listing" = "./dev ./dev/kvm ./kernel " ] && [ -z "$same_ns" ] &&
+			   [ "$uid" = "65534 65534 65534 65534" ] && [ "$cap" = 0000000000000000 ] &&
+			   [ "$prm" = 0000000000000000 ] && [ "$nnp" = 1 ] && [ "$sc" = 2 ] && [ "$rc" = 4 ]; then
+				ok "jail-userns-running (root: $listing; user, pid, mnt, ipc, uts, net namespaces its own; uid 65534, no capabilities in its namespace, NoNewPrivs, seccomp; SIGTERM: 4)"
+			else bad jail-userns-running "root '${listing:0:200}', shared ns:$same_ns, Uid '$uid', CapEff $cap CapPrm $prm, NoNewPrivs $nnp, Seccomp $sc, exit $rc"; fi
+		fi
+	else skip jail-userns-running "cannot make a KVM node for nobody here"; fi
 fi
 
 echo "jail tests: $pass passed, $fail failed, $skip skipped"
