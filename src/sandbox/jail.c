@@ -13,7 +13,9 @@
  *    namespace (a bind's source must be a mount of the caller's), and bound
  *    from /proc/self/fd/N: the file bound is the one checked (no race between
  *    the check and the mount), and an image that is a symlink (to
- *    /etc/shadow, or anywhere) is refused rather than followed.
+ *    /etc/shadow, or anywhere), or lies in a directory reached through one,
+ *    is refused rather than followed: another user who can plant a link on
+ *    the way cannot make the jail bind a file of their choice.
  *  - The parent stays in the host's mount and PID namespaces, so it can
  *    remove the cgroup and the mount point whatever the child did; the child
  *    is PID 1 of its namespace, which dies with it.
@@ -39,6 +41,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -186,6 +189,23 @@ static const char *jail_kind(mode_t m)
 }
 
 /*
+ * O_PATH on path without following any symbolic link on the way
+ * (openat2 RESOLVE_NO_SYMLINKS: a directory that is a link is ELOOP); a
+ * trailing link is opened as itself, for the caller to refuse. A kernel
+ * before 5.6 has no openat2: then only the trailing link is caught.
+ */
+static int jail_open_path(const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return (int)fd;
+}
+
+/*
  * Open path (what names it in messages) for a bind into the jail as name.
  * A regular file (a disk may be a block device), or for a device a
  * character device; a symlink is never followed.
@@ -198,11 +218,15 @@ static int jail_add(struct jail *j, const char *what, const char *path, const ch
 	int fd, ok;
 
 	VMON_BUG_ON(j->nr_files >= JAIL_MAX_FILES);
-	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = jail_open_path(path);
 	if (fd < 0) {
 		int err = errno;
 
-		log_err("jail: cannot open %s '%s': %s", what, path, strerror(err));
+		if (err == ELOOP)
+			log_err("jail: %s '%s': a directory on its path is a symbolic link: refused "
+				"(the jail takes real paths only: see realpath)", what, path);
+		else
+			log_err("jail: cannot open %s '%s': %s", what, path, strerror(err));
 		return -err;
 	}
 	if (fstat(fd, &st) < 0) {

@@ -200,6 +200,14 @@ if jail_case jail-symlinks; then
 	if [ "$rc" = 1 ] && grep -q "disk '$T/disk-link' is a symbolic link: refused" "$T/err"; then
 		ok "jail-disk-symlink (a disk linking to /etc/passwd: refused, exit 1)"
 	else bad jail-disk-symlink "exit $rc, want 1 and the refusal"; fi
+	# a link on the way, not at the end: refused too (openat2 RESOLVE_NO_SYMLINKS)
+	ln -s /etc "$T/etc-link"
+	vm --jail -k $G/hello.elf --disk "$T/etc-link/passwd" --mem 4M
+	if [ "$rc" = 1 ] && grep -q "disk '$T/etc-link/passwd': a directory on its path is a symbolic link: refused" "$T/err"; then
+		ok "jail-dir-link-on-path (a disk under a link to /etc: refused, exit 1)"
+	elif ! printf '%s\n' 5.6 "$(uname -r | cut -d- -f1)" | sort -V -C; then
+		skip jail-dir-link-on-path "kernel $(uname -r) has no openat2: only a trailing link is caught"
+	else bad jail-dir-link-on-path "exit $rc, want 1 and the refusal"; fi
 	vm --jail -k $G/hello.elf --disk "$T" --mem 4M
 	if [ "$rc" = 1 ] && grep -q "is a directory: refused" "$T/err"; then ok "jail-disk-directory (refused)"
 	else bad jail-disk-directory "exit $rc, want 1"; fi
