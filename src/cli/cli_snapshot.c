@@ -256,8 +256,8 @@ int cli_snapshot(int argc, char **argv)
 /* A refused load leaves a VM process that never ran: stop it and free the name. */
 static void restore_undo(struct state_entry *e)
 {
-	if (cli_stop_entry("restore", e, CLI_STOP_TIMEOUT) == 0)
-		state_rmtree(e->dir);
+	if (cli_stop_entry("restore", e, CLI_STOP_TIMEOUT) == 0 && state_rmtree(e->dir) == 0)
+		cli_err("restore", "%s: nothing restored; its VM process is stopped and removed", e->name);
 	else
 		cli_err("restore", "%s: could not stop the VM process; `vmon rm --force %s`", e->name,
 			e->name);

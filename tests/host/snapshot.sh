@@ -22,6 +22,9 @@
 #              restoring DIR (generation 1) as c is refused naming both, and c is gone again
 #   cli-allowed    --allow-rollback restores it as c and writes the audit line (from=3 to=1)
 #   cli-tampered   a flipped byte in DIR/state: refused, the name freed
+#   cli-diff       `vmon snapshot a DIR --diff` (a took full ones before) writes a smaller memory
+#              file; restoring it is refused (a diff, not loadable) and its VM removed; --diff on
+#              a VM that took no snapshot yet is refused and that VM resumed
 #   cli-errors     usage errors (2), an unknown VM, DIR a file (the VM left running), a directory
 #              without a snapshot, a name in use (1)
 #   api-create     PUT /snapshot/create on `vmon run --api-sock`: refused while Running, for an
@@ -53,7 +56,7 @@ trap 'kill_ours; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	for c in continue rollback allowed tampered foreign genid diff restore-time cli-continue \
-		cli-resume cli-rollback cli-allowed cli-tampered cli-errors api-create api-load; do
+		cli-resume cli-rollback cli-allowed cli-tampered cli-diff cli-errors api-create api-load; do
 		echo "SKIP $c: /dev/kvm is absent or not accessible"; skip=$((skip + 1))
 	done
 	echo "$skip skipped"; echo "0 passed, 0 failed, $skip skipped"; exit 0
@@ -171,6 +174,17 @@ v restore $T/c3 --name d
 if [ $rc = 1 ] && grep -qE 'checksum mismatch|authentication failed' $T/err && [ ! -e "$CS/d" ]; then
 	ok "cli-tampered ($(grep -oE '[^:]*(checksum mismatch|authentication failed)[^;]*' $T/err | head -1 | cut -c1-70))"
 else bad cli-tampered "rc=$rc: $(cat $T/out $T/err)"; fi
+
+# cli-diff
+errs=""
+v snapshot a $T/cd --diff
+[ $rc = 0 ] && grep -q 'a: diff snapshot' $T/out && [ "$(du -k $T/cd/memory | cut -f1)" -lt "$(du -k $T/c1/memory | cut -f1)" ] || errs+=" diff(rc=$rc $(cat $T/err))"
+v restore $T/cd --name f
+[ $rc = 1 ] && grep -q 'is a diff snapshot: only a full one can be loaded' $T/err && grep -q 'nothing restored' $T/err && [ ! -e "$CS/f" ] || errs+=" restore-diff(rc=$rc $(cat $T/err))"
+v snapshot c $T/cx --diff
+[ $rc = 1 ] && grep -q 'a diff snapshot needs an earlier snapshot' $T/err && [ "$(run_state c)" = Running ] || errs+=" first-diff(rc=$rc $(cat $T/err))"
+if [ -z "$errs" ]; then ok "cli-diff (diff memory $(du -k $T/cd/memory | cut -f1) KiB vs full $(du -k $T/c1/memory | cut -f1) KiB; its restore refused; a first --diff refused, VM resumed)"
+else bad cli-diff "$errs"; fi
 
 # cli-errors
 errs=""
