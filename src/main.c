@@ -55,6 +55,8 @@ static const char usage_main[] =
 	"  console attach to a VM's serial console (Ctrl-A d detaches)\n"
 	"  pause, resume, stop, rm, inspect   one VM by name\n"
 	"  gc      list (--yes: remove) long-stopped VMs and orphaned state\n"
+	"  snapshot  snapshot a VM into a directory (NAME DIR [--diff] [--paused])\n"
+	"  restore   start a new VM from a snapshot (DIR --name NAME [--allow-rollback])\n"
 #else
 	"\n"
 	"This build has no management API or commands (built with VMON_NO_API).\n"

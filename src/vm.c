@@ -191,8 +191,8 @@ static int vm_setup_memory(struct vm *vm)
 			strerror(-ret));
 		return ret;
 	}
-	if (vm->host.restore_dir)
-		ret = vm_snapshot_map_memory(vm, vm->host.restore_dir);
+	if (vm->host.restore_mem)
+		ret = vm_snapshot_map_memory(vm, vm->host.restore_mem);
 	for (unsigned i = 0; !ret && i < vm->mem.nr_regions; i++)
 		ret = vm->accel->ops->map_ram(vm->accel, i, vm->mem.region[i].gpa,
 					      vm->mem.region[i].size, vm->mem.region[i].hva);
@@ -306,7 +306,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	ret = vm->arch->create(&vm->machine, vm->accel, &vm->cfg, &con, &vm->arch_priv);
 	if (!ret)
 		ret = virtio_devices_create(&vm->machine, &vm->cfg);
-	if (!ret && !vm->host.restore_dir) /* a restore's RAM already holds the guest */
+	if (!ret && !vm->host.restore_mem) /* a restore's RAM already holds the guest */
 		ret = vm->arch->load_kernel(vm->arch_priv, &vm->cfg);
 	if (!ret)
 		ret = vm_setup_vcpus(vm, vm_vcpu_host(vm, &vm->vcpu_host));
@@ -412,6 +412,11 @@ void vm_resume(struct vm *vm)
 	atomic_store(&vm->pause_req, 0);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_start_paused(struct vm *vm)
+{
+	atomic_store(&vm->pause_req, 1);
 }
 
 int vm_send_ctrl_alt_del(struct vm *vm)

@@ -59,11 +59,11 @@ struct vm_host {
 	void (*on_action)(void *ctx);
 	void *action_ctx;
 	/*
-	 * A snapshot directory to restore (#15), or NULL: vm_create maps its
-	 * memory file as guest RAM (MAP_PRIVATE) before the accelerator sees
-	 * it and loads no kernel; vm_restore then loads the state.
+	 * The memory file of a snapshot to restore (#15), or NULL: vm_create
+	 * maps it as guest RAM (MAP_PRIVATE) before the accelerator sees it
+	 * and loads no kernel; vm_restore(_files) then loads the state.
 	 */
-	const char *restore_dir;
+	const char *restore_mem;
 };
 
 struct vm {
@@ -131,6 +131,23 @@ int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err
 int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 	       char *err, size_t errlen);
 /*
+ * The same with the two files named (the API's snapshot_path and
+ * mem_file_path); diff as vm_snapshot_diff. The directory calls above use
+ * DIR/state and DIR/memory, DIR made 0700 by a snapshot.
+ */
+int vm_snapshot_files(struct vm *vm, const char *state_path, const char *mem_path,
+		      const char *state_dir, int diff, char *err, size_t errlen);
+int vm_restore_files(struct vm *vm, const char *state_path, const char *mem_path,
+		     const char *state_dir, int allow_rollback, char *err, size_t errlen);
+/*
+ * The configuration a full snapshot's VM was built from (its state file's
+ * config section, under the file's MAC with state_dir's host key): what a
+ * restoring process gives vm_create. 0, or -errno with one line in err (a
+ * diff, a file without the section, a bad file).
+ */
+int vm_snapshot_config(const char *state_path, const char *state_dir, struct vm_config *cfg,
+		       char *err, size_t errlen);
+/*
  * A diff snapshot (paused, after a vm_snapshot of this run): only the pages
  * the guest wrote since the last snapshot (the accelerator's dirty log),
  * plus all device and vCPU state. TODO(#15): pages vmon's own devices write
@@ -143,8 +160,8 @@ int vm_snapshot_diff(struct vm *vm, const char *dir, const char *state_dir, char
 		     size_t errlen);
 int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 		    char *err, size_t errlen);
-/* vm_create's half of a restore: map DIR/memory over the laid-out RAM. 0 or -errno, logged. */
-int vm_snapshot_map_memory(struct vm *vm, const char *dir);
+/* vm_create's half of a restore: map the memory file over the laid-out RAM. 0 or -errno, logged. */
+int vm_snapshot_map_memory(struct vm *vm, const char *mem_path);
 
 /* Console on stdin/stdout, no mux, no deadline, no actions. */
 void vm_host_defaults(struct vm_host *h);
@@ -188,6 +205,11 @@ void vm_request_stop(struct vm *vm, enum vm_exit why, const char *fmt, ...);
 int vm_pause(struct vm *vm);
 /* Let paused vCPUs run again. Idempotent. */
 void vm_resume(struct vm *vm);
+/*
+ * Before vm_run: its vCPUs park at their first pause point, before any
+ * guest instruction, until vm_resume (a snapshot loaded without resume_vm).
+ */
+void vm_start_paused(struct vm *vm);
 /* 1 once the VM is stopping or its fate is known: vCPUs must not run again. */
 int vm_stopped(struct vm *vm);
 /* Press Ctrl-Alt-Del on the guest: 0, -ENOSPC (its input queue is full), -ENOTSUP. */

@@ -1,9 +1,13 @@
 /*
  * vm_snapshot.c: a full snapshot of a paused VM into a directory, and its
  * restore into a VM that vm_create built from the same configuration but
- * has not run (see vm.h). DIR/state is the state file (snapshot/snapfile.h),
- * DIR/memory the memory file (snapshot/snapmem.h); the host key and the
- * lineage record live under the state directory (snapshot/lineage.h).
+ * has not run (see vm.h). The state file (snapshot/snapfile.h) and the
+ * memory file (snapshot/snapmem.h) are two paths (the API's snapshot_path
+ * and mem_file_path); the directory calls use DIR/state and DIR/memory.
+ * The state file carries the VM's configuration (vmconfig's JSON), so a
+ * process can build the VM from the snapshot alone (vm_snapshot_config).
+ * The host key and the lineage record live under the state directory
+ * (snapshot/lineage.h).
  *
  * Restore maps the memory file MAP_PRIVATE|MAP_FIXED over the RAM that
  * vm_create mapped, at the same host address, so the accelerator's slots
@@ -29,6 +33,7 @@
 #include "snapshot/snapfile.h"
 #include "snapshot/snapmem.h"
 #include "vm.h"
+#include "vmconfig.h"
 
 #define VM_SNAP_PATH 4096
 
@@ -97,9 +102,10 @@ static int vm_snap_bits_alloc(struct vm *vm, uint64_t **bits)
 	return 0;
 }
 
-static int vm_snapshot_kind(struct vm *vm, const char *dir, const char *state_dir, int diff,
-			    char *err, size_t errlen)
+static int vm_snapshot_kind(struct vm *vm, const char *state_path, const char *mem_path,
+			    const char *state_dir, int diff, char *err, size_t errlen)
 {
+	char *config = NULL;
 	uint64_t *bits[GMEM_MAX_REGIONS] = { 0 };
 	struct snap_out dirty;
 	char path[VM_SNAP_PATH];
@@ -134,12 +140,7 @@ static int vm_snapshot_kind(struct vm *vm, const char *dir, const char *state_di
 	f->parent_generation = diff ? vm->snap_generation : 0;
 	f->nr_vcpus = vm->nr_vcpus;
 	snprintf(f->vm_id, sizeof(f->vm_id), "%s", vm->snap_id[0] ? vm->snap_id : "vm");
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/memory", dir);
+	snprintf(path, sizeof(path), "%s", mem_path);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
@@ -170,11 +171,18 @@ static int vm_snapshot_kind(struct vm *vm, const char *dir, const char *state_di
 		snprintf(err, errlen, "saving device and vCPU state: %s", strerror(-ret));
 		goto out;
 	}
+	/* The configuration the VM was built from: a restore builds the same VM from it. */
+	config = vm_config_to_json(&vm->cfg);
+	ret = config ? snapfile_add(f, SNAP_SEC_CONFIG, config, strlen(config)) : -ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "saving the configuration: %s", strerror(-ret));
+		goto out;
+	}
 	/* The generation is taken last, so a failed snapshot uses none. */
 	ret = lineage_next(state_dir, f->lineage, &f->generation);
 	if (!ret)
 		ret = snapfile_write(f, key, &o);
-	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(path, sizeof(path), "%s", state_path);
 	if (!ret)
 		ret = snapfile_write_path(path, o.buf, o.len);
 	if (ret)
@@ -187,6 +195,7 @@ static int vm_snapshot_kind(struct vm *vm, const char *dir, const char *state_di
 			snprintf(err, errlen, "turning dirty-page logging on: %s", strerror(-ret));
 	}
 out:
+	free(config);
 	sodium_memzero(key, sizeof(key));
 	snap_out_free(&o);
 	snap_out_free(&dirty);
@@ -219,12 +228,10 @@ static int vm_snap_map_fd(struct vm *vm, int fd)
 	return 0;
 }
 
-int vm_snapshot_map_memory(struct vm *vm, const char *dir)
+int vm_snapshot_map_memory(struct vm *vm, const char *path)
 {
-	char path[VM_SNAP_PATH];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/memory", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -239,21 +246,49 @@ int vm_snapshot_map_memory(struct vm *vm, const char *dir)
 	return ret;
 }
 
+/* DIR/state and DIR/memory into st and mem (VM_SNAP_PATH bytes each); DIR created 0700 if mk. */
+static int vm_snap_dir_paths(const char *dir, int mk, char *st, char *mem, char *err, size_t errlen)
+{
+	if (mk && mkdir(dir, 0700) && errno != EEXIST) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return ret;
+	}
+	if ((size_t)snprintf(st, VM_SNAP_PATH, "%s/state", dir) >= VM_SNAP_PATH ||
+	    (size_t)snprintf(mem, VM_SNAP_PATH, "%s/memory", dir) >= VM_SNAP_PATH) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int vm_snapshot_files(struct vm *vm, const char *state_path, const char *mem_path,
+		      const char *state_dir, int diff, char *err, size_t errlen)
+{
+	return vm_snapshot_kind(vm, state_path, mem_path, state_dir, diff, err, errlen);
+}
+
 int vm_snapshot(struct vm *vm, const char *dir, const char *state_dir, char *err, size_t errlen)
 {
-	return vm_snapshot_kind(vm, dir, state_dir, 0, err, errlen);
+	char st[VM_SNAP_PATH], mem[VM_SNAP_PATH];
+	int ret = vm_snap_dir_paths(dir, 1, st, mem, err, errlen);
+
+	return ret ? ret : vm_snapshot_kind(vm, st, mem, state_dir, 0, err, errlen);
 }
 
 int vm_snapshot_diff(struct vm *vm, const char *dir, const char *state_dir, char *err,
 		     size_t errlen)
 {
-	return vm_snapshot_kind(vm, dir, state_dir, 1, err, errlen);
+	char st[VM_SNAP_PATH], mem[VM_SNAP_PATH];
+	int ret = vm_snap_dir_paths(dir, 1, st, mem, err, errlen);
+
+	return ret ? ret : vm_snapshot_kind(vm, st, mem, state_dir, 1, err, errlen);
 }
 
-static int vm_restore_memory(struct vm *vm, const char *dir, const struct snapfile *f, char *err,
+static int vm_restore_memory(struct vm *vm, const char *path, const struct snapfile *f, char *err,
 			     size_t errlen)
 {
-	char path[VM_SNAP_PATH];
 	uint64_t off = 0;
 	int fd, ret = 0;
 
@@ -273,9 +308,8 @@ static int vm_restore_memory(struct vm *vm, const char *dir, const struct snapfi
 			snprintf(err, errlen, "memory region %u is not where the memory file has it", i);
 			return -EINVAL;
 		}
-	if (vm->host.restore_dir && !strcmp(vm->host.restore_dir, dir))
+	if (vm->host.restore_mem && !strcmp(vm->host.restore_mem, path))
 		return 0; /* vm_create mapped it before the accelerator saw the RAM */
-	snprintf(path, sizeof(path), "%s/memory", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -334,13 +368,13 @@ static int vm_restore_state(struct vm *vm, const struct snapfile *f, char *err, 
 }
 
 /*
- * Read DIR/state and check it with the host key of state_dir into *f (whose
- * sections point into *buf, freed by the caller). 0 or -errno with err set.
+ * Read the state file at path and check it with the host key of state_dir
+ * into *f (whose sections point into *buf, freed by the caller). 0 or
+ * -errno with err set.
  */
-static int vm_snap_open(const char *dir, const char *state_dir, struct snapfile *f,
+static int vm_snap_open(const char *path, const char *state_dir, struct snapfile *f,
 			uint8_t **buf, char *err, size_t errlen)
 {
-	char path[VM_SNAP_PATH];
 	uint8_t key[SNAPFILE_KEY_LEN];
 	size_t len = 0;
 	int ret;
@@ -348,7 +382,6 @@ static int vm_snap_open(const char *dir, const char *state_dir, struct snapfile 
 	ret = lineage_hostkey(state_dir, key, err, errlen);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/state", dir);
 	ret = snapfile_read_path(path, buf, &len);
 	if (ret)
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
@@ -358,8 +391,53 @@ static int vm_snap_open(const char *dir, const char *state_dir, struct snapfile 
 	return ret;
 }
 
+int vm_snapshot_config(const char *state_path, const char *state_dir, struct vm_config *cfg,
+		       char *err, size_t errlen)
+{
+	struct snapfile *f = calloc(1, sizeof(*f));
+	const struct snapfile_section *s;
+	uint8_t *buf = NULL;
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = vm_snap_open(state_path, state_dir, f, &buf, err, errlen);
+	if (ret)
+		goto out;
+	if (f->kind != SNAP_KIND_FULL) {
+		snprintf(err, errlen, "%s is a diff snapshot: only a full one can be loaded", state_path);
+		ret = -EINVAL;
+		goto out;
+	}
+	s = snapfile_find(f, SNAP_SEC_CONFIG);
+	if (!s) {
+		snprintf(err, errlen, "%s holds no VM configuration", state_path);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = vm_config_from_json((const char *)s->data, (size_t)s->len, cfg, err, errlen);
+	if (!ret && cfg->ncpus != f->nr_vcpus) {
+		snprintf(err, errlen, "%s: its configuration and its header disagree on the vCPUs",
+			 state_path);
+		ret = -EINVAL;
+	}
+out:
+	free(buf);
+	free(f);
+	return ret;
+}
+
 int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 	       char *err, size_t errlen)
+{
+	char st[VM_SNAP_PATH], mem[VM_SNAP_PATH];
+	int ret = vm_snap_dir_paths(dir, 0, st, mem, err, errlen);
+
+	return ret ? ret : vm_restore_files(vm, st, mem, state_dir, allow_rollback, err, errlen);
+}
+
+int vm_restore_files(struct vm *vm, const char *state_path, const char *mem_path,
+		     const char *state_dir, int allow_rollback, char *err, size_t errlen)
 {
 	struct snapfile *f = calloc(1, sizeof(*f));
 	uint8_t *buf = NULL;
@@ -367,7 +445,7 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 
 	if (!f)
 		return -ENOMEM;
-	ret = vm_snap_open(dir, state_dir, f, &buf, err, errlen);
+	ret = vm_snap_open(state_path, state_dir, f, &buf, err, errlen);
 	if (ret)
 		goto out;
 	if (f->kind != SNAP_KIND_FULL || f->arch != SNAP_ARCH_X86_64 ||
@@ -380,10 +458,10 @@ int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_
 	/* The base of a diff chain is judged by the chain's last diff (vm_restore_diff). */
 	if (!(allow_rollback & VM_RESTORE_DIFF_FOLLOWS))
 		ret = lineage_check_restore(state_dir, f->lineage, f->generation,
-					    allow_rollback & VM_RESTORE_ALLOW_ROLLBACK, dir, err,
-					    errlen);
+					    allow_rollback & VM_RESTORE_ALLOW_ROLLBACK, state_path,
+					    err, errlen);
 	if (!ret)
-		ret = vm_restore_memory(vm, dir, f, err, errlen);
+		ret = vm_restore_memory(vm, mem_path, f, err, errlen);
 	if (!ret)
 		ret = vm_restore_state(vm, f, err, errlen);
 	if (!ret) {
@@ -407,7 +485,7 @@ out:
 int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 		    char *err, size_t errlen)
 {
-	char path[VM_SNAP_PATH];
+	char st[VM_SNAP_PATH], path[VM_SNAP_PATH];
 	struct snapfile *f = calloc(1, sizeof(*f));
 	uint8_t *buf = NULL;
 	int64_t pages;
@@ -415,7 +493,9 @@ int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int a
 
 	if (!f)
 		return -ENOMEM;
-	ret = vm_snap_open(dir, state_dir, f, &buf, err, errlen);
+	ret = vm_snap_dir_paths(dir, 0, st, path, err, errlen);
+	if (!ret)
+		ret = vm_snap_open(st, state_dir, f, &buf, err, errlen);
 	if (ret)
 		goto out;
 	if (f->kind != SNAP_KIND_DIFF || !vm->snap_has_lineage ||
@@ -431,7 +511,6 @@ int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int a
 				    allow_rollback & VM_RESTORE_ALLOW_ROLLBACK, dir, err, errlen);
 	if (ret)
 		goto out;
-	snprintf(path, sizeof(path), "%s/memory", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;

@@ -39,6 +39,8 @@ enum vm_action_kind {
 	VM_ACTION_RESUME,
 	VM_ACTION_GET_CONFIG,   /* reply: arg.obj (an empty object) filled */
 	VM_ACTION_GET_STATS,    /* reply: arg.obj filled */
+	VM_ACTION_SNAP_CREATE,  /* arg.snap_create: the VM paused */
+	VM_ACTION_SNAP_LOAD,    /* arg.snap_load: build the VM from a snapshot (as START) */
 	VM_ACTION_KINDS
 };
 
@@ -50,6 +52,8 @@ struct vm_action {
 		const struct api_drive *drive;
 		const struct api_net *net;
 		struct json_object *obj;
+		const struct api_snapshot_create *snap_create;
+		const struct api_snapshot_load *snap_load;
 	} arg;
 
 	/* The reply, written by the runner (or by the queue when refused). */

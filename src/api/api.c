@@ -625,11 +625,87 @@ static void get_json(const struct api *a,
 	json_object_put(o);
 }
 
+static enum api_state current_state(const struct api *a)
+{
+	return a->ops->state ? a->ops->state(a->ctx) : API_STATE_NOT_STARTED;
+}
+
+static void put_snapshot_create(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "snapshot_type", F_STR, false },
+		{ "snapshot_path", F_STR, true },
+		{ "mem_file_path", F_STR, true },
+	};
+	struct api_snapshot_create *c;
+	struct json_object *t;
+	enum api_state st;
+	char buf[CONFIG_SHOWN_MAX + 4];
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return;
+	t = member(o, "snapshot_type");
+	if (t && strcmp(json_object_get_string(t), "Full") && strcmp(json_object_get_string(t), "Diff")) {
+		fault(r, 400, "snapshot_type must be \"Full\" or \"Diff\", not '%s'",
+		      config_shown(json_object_get_string(t), buf));
+		return;
+	}
+	/* Firecracker's rule; the VMM checks again on its thread (the state may move meanwhile). */
+	st = current_state(a);
+	if (st != API_STATE_PAUSED) {
+		fault(r, 400, "cannot create a snapshot: the VM is %s, it must be Paused first "
+		      "(PATCH /vm {\"state\": \"Paused\"})", state_name(st));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	c->diff = t && !strcmp(json_object_get_string(t), "Diff");
+	if (get_str(o, "snapshot_path", c->snapshot_path, sizeof(c->snapshot_path), r) >= 0 &&
+	    get_str(o, "mem_file_path", c->mem_file_path, sizeof(c->mem_file_path), r) >= 0)
+		CALL_OP(r, a, snapshot_create, c);
+	free(c);
+}
+
+static void put_snapshot_load(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "snapshot_path", F_STR, true },
+		{ "mem_file_path", F_STR, true },
+		{ "resume_vm", F_BOOL, false },
+		{ "allow_rollback", F_BOOL, false },
+	};
+	struct api_snapshot_load *l;
+	enum api_state st;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return;
+	st = current_state(a);
+	if (st != API_STATE_NOT_STARTED) {
+		fault(r, 400, "cannot load a snapshot: the VM is %s; a snapshot loads only into a "
+		      "process whose VM has not started", state_name(st));
+		return;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		fault(r, 500, "out of memory");
+		return;
+	}
+	l->resume_vm = get_bool(o, "resume_vm", false);
+	l->allow_rollback = get_bool(o, "allow_rollback", false);
+	if (get_str(o, "snapshot_path", l->snapshot_path, sizeof(l->snapshot_path), r) >= 0 &&
+	    get_str(o, "mem_file_path", l->mem_file_path, sizeof(l->mem_file_path), r) >= 0)
+		CALL_OP(r, a, snapshot_load, l);
+	free(l);
+}
+
 /* ---- routing */
 
 enum route {
 	R_NONE, R_ROOT, R_BOOT, R_MACHINE, R_DRIVE, R_NET, R_ACTIONS, R_VM,
-	R_VM_CONFIG, R_STATS,
+	R_VM_CONFIG, R_STATS, R_SNAP_CREATE, R_SNAP_LOAD,
 };
 
 struct route_def {
@@ -648,6 +724,8 @@ static const struct route_def routes[] = {
 	{ "/vm", R_VM, "PATCH" },
 	{ "/vm/config", R_VM_CONFIG, "GET" },
 	{ "/stats", R_STATS, "GET" },
+	{ "/snapshot/create", R_SNAP_CREATE, "PUT" },
+	{ "/snapshot/load", R_SNAP_LOAD, "PUT" },
 };
 
 /* Find the route; for /drives/{id} and /network-interfaces/{id}, *id. */
@@ -706,6 +784,12 @@ static void dispatch_body(const struct api *a, const struct route_def *d, const 
 		break;
 	case R_VM:
 		patch_vm(a, o, r);
+		break;
+	case R_SNAP_CREATE:
+		put_snapshot_create(a, o, r);
+		break;
+	case R_SNAP_LOAD:
+		put_snapshot_load(a, o, r);
 		break;
 	default:
 		fault(r, 500, "internal routing error");

@@ -30,6 +30,13 @@
  *   PATCH /vm                     {"state": "Paused"|"Resumed"}
  *   GET   /vm/config              the whole configuration (Firecracker's name)
  *   GET   /stats                  vmon's counters (backend-defined JSON object)
+ *   PUT   /snapshot/create        {"snapshot_type"?: "Full"|"Diff" (default Full),
+ *                                  "snapshot_path", "mem_file_path"}; the VM must be
+ *                                  Paused (else 400, the backend never called)
+ *   PUT   /snapshot/load          {"snapshot_path", "mem_file_path", "resume_vm"?: bool,
+ *                                  "allow_rollback"?: bool (vmon's own: restore a
+ *                                  generation older than its lineage's newest, audited)};
+ *                                  only before the VM started (else 400)
  * Success: 204 with no body, or 200 with a JSON body for GETs.
  * Errors: a JSON body {"fault_message": "..."} and
  *   400 malformed JSON, wrong JSON types, unknown fields, bad values, or a
@@ -86,6 +93,19 @@ struct api_net {
 	int has_mac;
 };
 
+struct api_snapshot_create {
+	int diff;                          /* snapshot_type "Diff" */
+	char snapshot_path[API_PATH_MAX];  /* the state file */
+	char mem_file_path[API_PATH_MAX];  /* the memory file */
+};
+
+struct api_snapshot_load {
+	char snapshot_path[API_PATH_MAX];
+	char mem_file_path[API_PATH_MAX];
+	int resume_vm;                     /* run it at once; else it stays Paused */
+	int allow_rollback;                /* vmon's extension (snapshot/lineage.h) */
+};
+
 /*
  * The backend. Every op returns 0 or a negative errno and, on error, writes
  * a one-line reason into err (API_ERR_MAX bytes) that becomes the
@@ -106,6 +126,8 @@ struct api_ops {
 	/* Fill obj (an empty json object) with the whole configuration / the counters. */
 	int (*vm_config)(void *ctx, struct json_object *obj, char *err);
 	int (*stats)(void *ctx, struct json_object *obj, char *err);
+	int (*snapshot_create)(void *ctx, const struct api_snapshot_create *s, char *err);
+	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *s, char *err);
 };
 
 struct api {

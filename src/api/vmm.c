@@ -4,7 +4,8 @@
  * Owns: the API backend (struct api_ops) as thin posters of struct
  * vm_action (action.h), the VMM thread's runner of those actions (the
  * configuration built up through the API, InstanceStart, pause, resume,
- * Ctrl-Alt-Del, the config and stats reads), the wait for the start
+ * Ctrl-Alt-Del, the config and stats reads, snapshot create and load,
+ * with the host-wide snapshot store of cli/state.h), the wait for the start
  * (actions, stop signals, TTL), DIR/state.json and the TTL's removal of
  * the state directory.
  * Does not own the VM's run loop (vm.c calls back through vm_host.on_action)
@@ -64,6 +65,9 @@ struct vmm {
 	int q_inited;
 	struct vm_host host;
 	struct vm *vm;            /* after a successful start */
+	char snap_store[PATH_MAX]; /* state_snapshot_store, found before any filter; "" if none */
+	char snap_store_err[STATE_ERR_MAX];
+	char restore_mem[API_PATH_MAX]; /* host.restore_mem of a loaded snapshot */
 	struct conmux mux;
 	int mux_open;
 };
@@ -193,6 +197,20 @@ static int op_stats(void *ctx, json_object *obj, char *err)
 	return vmm_post(ctx, &a, err);
 }
 
+static int op_snapshot_create(void *ctx, const struct api_snapshot_create *c, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_SNAP_CREATE, .arg.snap_create = c };
+
+	return vmm_post(ctx, &a, err);
+}
+
+static int op_snapshot_load(void *ctx, const struct api_snapshot_load *l, char *err)
+{
+	struct vm_action a = { .kind = VM_ACTION_SNAP_LOAD, .arg.snap_load = l };
+
+	return vmm_post(ctx, &a, err);
+}
+
 static const struct api_ops vmm_api_ops = {
 	.state = op_state,
 	.get_machine = op_get_machine,
@@ -206,6 +224,8 @@ static const struct api_ops vmm_api_ops = {
 	.resume = op_resume,
 	.vm_config = op_vm_config,
 	.stats = op_stats,
+	.snapshot_create = op_snapshot_create,
+	.snapshot_load = op_snapshot_load,
 };
 
 /* ---- the VMM thread: configuration before the start ---------------------- */
@@ -427,6 +447,8 @@ static int vmm_start(struct vmm *v, char *err)
 		free(vm);
 		return ret == -ENOMEM ? ret : -EINVAL;
 	}
+	if (v->o->name) /* the VM id its snapshots carry */
+		snprintf(vm->snap_id, sizeof(vm->snap_id), "%s", v->o->name);
 	v->vm = vm;
 	v->started = time(NULL);
 	vmm_set_state(v, API_STATE_RUNNING);
@@ -483,6 +505,105 @@ static int vmm_resume(struct vmm *v, char *err)
 		return ret;
 	vm_resume(v->vm);
 	vmm_set_state(v, API_STATE_RUNNING);
+	return 0;
+}
+
+/* ---- the VMM thread: snapshots ------------------------------------------- */
+
+static int vmm_snap_store(struct vmm *v, char *err)
+{
+	if (v->snap_store[0])
+		return 0;
+	snprintf(err, API_ERR_MAX, "no snapshot store: %.200s", v->snap_store_err);
+	return -ENOENT;
+}
+
+/* PUT /snapshot/create: the VM paused (api.c checked, the state may have moved since). */
+static int vmm_snapshot_create(struct vmm *v, const struct api_snapshot_create *c, char *err)
+{
+	int ret = vmm_running(v, err);
+
+	if (!ret && v->state != API_STATE_PAUSED) {
+		snprintf(err, API_ERR_MAX, "cannot create a snapshot: the VM must be Paused first");
+		ret = -EBUSY;
+	}
+	if (!ret)
+		ret = vmm_snap_store(v, err);
+	if (ret)
+		return ret;
+	log_clear_last_error();
+	ret = vm_snapshot_files(v->vm, c->snapshot_path, c->mem_file_path, v->snap_store, c->diff,
+				err, API_ERR_MAX);
+	if (ret)
+		log_warn("snapshot to %s: %s", c->snapshot_path, err);
+	else
+		log_info("%s snapshot, generation %llu: %s, %s", c->diff ? "diff" : "full",
+			 (unsigned long long)v->vm->snap_generation, c->snapshot_path,
+			 c->mem_file_path);
+	return ret;
+}
+
+/*
+ * PUT /snapshot/load, before the start: the VM built from the
+ * configuration the state file carries (the sandbox setting stays this
+ * process's), its RAM mapped from the memory file, its state loaded.
+ */
+static int vmm_snapshot_load(struct vmm *v, const struct api_snapshot_load *l, char *err)
+{
+	struct vm_config *c = &v->scratch;
+	char why[STATE_ERR_MAX];
+	struct vm *vm;
+	int ret;
+
+	if (v->state != API_STATE_NOT_STARTED || v->vm) {
+		snprintf(err, API_ERR_MAX, "the VM has already been started");
+		return -EBUSY;
+	}
+	ret = vmm_snap_store(v, err);
+	if (!ret)
+		ret = vm_snapshot_config(l->snapshot_path, v->snap_store, c, err, API_ERR_MAX);
+	if (ret)
+		return ret == -ENOMEM ? ret : -EINVAL;
+	c->seccomp = v->cfg.seccomp;
+	ret = state_limits_enforce(c->mem_bytes, v->o->state_dir, why);
+	if (ret) {
+		snprintf(err, API_ERR_MAX, "cannot load the snapshot: %.200s", why);
+		return ret;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(v->restore_mem, sizeof(v->restore_mem), "%s", l->mem_file_path);
+	v->host.restore_mem = v->restore_mem;
+	log_clear_last_error();
+	ret = vm_create(vm, c, &v->host);
+	if (ret)
+		snprintf(err, API_ERR_MAX, "cannot build the VM of the snapshot: %s",
+			 log_last_error()[0] ? log_last_error() : strerror(-ret));
+	else
+		ret = vm_restore_files(vm, l->snapshot_path, v->restore_mem, v->snap_store,
+				       l->allow_rollback ? VM_RESTORE_ALLOW_ROLLBACK : 0, err,
+				       API_ERR_MAX);
+	v->host.restore_mem = NULL;
+	if (ret) {
+		log_warn("snapshot load from %s: %s", l->snapshot_path, err);
+		vm_destroy(vm);
+		free(vm);
+		/* A refused rollback (-ESTALE) or a bad file is the client's to fix: 400. */
+		return ret == -ENOMEM ? ret : ret == -ESTALE || ret == -EPERM ? -EPERM : -EINVAL;
+	}
+	if (v->o->name)
+		snprintf(vm->snap_id, sizeof(vm->snap_id), "%s", v->o->name);
+	if (!l->resume_vm)
+		vm_start_paused(vm);
+	v->cfg = *c;
+	v->vm = vm;
+	v->started = time(NULL);
+	log_info("loaded %s (generation %llu)%s", l->snapshot_path,
+		 (unsigned long long)vm->snap_generation, l->resume_vm ? "" : ", paused");
+	vmm_set_state(v, l->resume_vm ? API_STATE_RUNNING : API_STATE_PAUSED);
 	return 0;
 }
 
@@ -709,6 +830,13 @@ static int vmm_exec(void *ctx, struct vm_action *a)
 	case VM_ACTION_GET_STATS:
 		a->ret = vmm_stats(v, a->arg.obj);
 		break;
+	case VM_ACTION_SNAP_CREATE:
+		a->ret = vmm_snapshot_create(v, a->arg.snap_create, a->err);
+		break;
+	case VM_ACTION_SNAP_LOAD:
+		a->ret = vmm_snapshot_load(v, a->arg.snap_load, a->err);
+		/* As a start: the VM's own loop takes the next actions. */
+		return a->ret == 0;
 	default:
 		snprintf(a->err, sizeof(a->err), "unknown action %d", (int)a->kind);
 		a->ret = -ENOTSUP;
@@ -784,6 +912,9 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 	v->host.action_fd = action_queue_fd(&v->q);
 	v->host.on_action = vmm_on_action;
 	v->host.action_ctx = v;
+	/* Found (and ROOT created) now, before the main thread's filter forbids mkdir of ROOT. */
+	if (state_snapshot_store(v->snap_store, sizeof(v->snap_store), v->snap_store_err))
+		v->snap_store[0] = '\0';
 	if (o->state_dir) {
 		char sock[PATH_MAX], log[PATH_MAX], why[STATE_ERR_MAX];
 

@@ -2,7 +2,8 @@
  * cli.c: dispatch of the management commands, their shared helpers, and
  * the commands that talk to a VM's API: pause, resume, inspect.
  * create is in cli_create.c, ls and gc in cli_ls.c, stop and rm in
- * cli_stop.c, console in cli_console.c.
+ * cli_stop.c, console in cli_console.c, snapshot and restore in
+ * cli_snapshot.c.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -232,6 +233,7 @@ static const struct {
 	{ "create", cli_create }, { "ls", cli_ls },	      { "pause", cli_pause },
 	{ "resume", cli_resume }, { "stop", cli_stop },	      { "rm", cli_rm },
 	{ "inspect", cli_inspect }, { "console", cli_console }, { "gc", cli_gc },
+	{ "snapshot", cli_snapshot }, { "restore", cli_restore },
 };
 
 int cli_is_command(const char *cmd)

@@ -21,6 +21,8 @@ int cli_gc(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_rm(int argc, char **argv);
 int cli_console(int argc, char **argv);
+int cli_snapshot(int argc, char **argv);
+int cli_restore(int argc, char **argv);
 
 /* "vmon: CMD: message" on stderr. */
 __attribute__((format(printf, 2, 3))) void cli_err(const char *cmd, const char *fmt, ...);

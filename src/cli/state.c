@@ -243,6 +243,20 @@ int state_root(char *buf, size_t len, char *err)
 	return state_dir_check(buf, err);
 }
 
+int state_snapshot_store(char *buf, size_t len, char *err)
+{
+	int ret = state_root(buf, len, err);
+	size_t n = strlen(buf);
+
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(buf + n, len - n, "/.host") >= len - n) {
+		snprintf(err, STATE_ERR_MAX, "state directory path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 /*
  * Read a whole small regular file DFD/NAME, NUL-terminated, malloc'ed. A
  * symlink, FIFO or device there is refused (O_NONBLOCK: a FIFO cannot block).

@@ -107,6 +107,14 @@ int state_pid_matches(pid_t pid, uint64_t pid_start);
  * Refused (-EPERM, -ENOTDIR) unless state_dir_check passes.
  */
 int state_root(char *buf, size_t len, char *err);
+/*
+ * The host-wide snapshot store, the state directory D of snapshot/lineage.h
+ * (D/snapshot/hostkey, lineage/, audit.log): ROOT/.host, ROOT created and
+ * checked as by state_root. Hidden from `vmon ls`: no VM name starts with '.'.
+ * One store for every managed VM, so a snapshot taken by one VM process
+ * restores in another and the rollback rule sees every generation.
+ */
+int state_snapshot_store(char *buf, size_t len, char *err);
 /* The path state_root would use, without creating or checking it. */
 int state_root_path(char *buf, size_t len, char *err);
 /*

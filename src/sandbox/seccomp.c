@@ -214,6 +214,37 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS(dup2, R_MAIN, "vmon.log takes fds 1 and 2 back from its capture pipe (logfile.c)"),
 	SYS(dup3, R_MAIN, "the same, as glibc's dup2 on arm64 (logfile.c)"),
 
+	/* ---- the main thread: PUT /snapshot/create on a running VM (vm_snapshot.c, api/vmm.c) */
+	SYS(mkdir, R_MAIN, "the snapshot store's directories, made on first use (snapshot/lineage.c)"),
+	SYS(mkdirat, R_MAIN, "the same, as glibc's mkdir on arm64 (snapshot/lineage.c)"),
+	SYS(link, R_MAIN, "the host key put in place once, a racer's kept (snapshot/lineage.c)"),
+	SYS(linkat, R_MAIN, "the same, as glibc's link on arm64 (snapshot/lineage.c)"),
+	SYS(flock, R_MAIN, "a lineage's record, one generation at a time (snapshot/lineage.c)"),
+	SYS(fsync, R_MAIN, "the memory file, state file, host key and lineage record reach the disk "
+	    "(vm_snapshot.c, snapshot/)"),
+	SYS(ftruncate, R_MAIN, "the memory file sized to RAM, zero pages left as holes (snapshot/snapmem.c)"),
+	SYS(pwrite64, R_MAIN, "the memory file's non-zero pages (snapshot/snapmem.c)"),
+	SYS(getrandom, R_MAIN, "a new lineage id and host key (libsodium, snapshot/lineage.c)"),
+	IOCTL(KVM_GET_DIRTY_LOG, R_MAIN, "dirty_get: the pages a diff snapshot holds (accel/kvm.c)"),
+	IOCTL(KVM_SET_USER_MEMORY_REGION, R_MAIN, "dirty_track: dirty logging on after the first "
+	      "snapshot (accel/kvm.c)"),
+#if defined(__x86_64__)
+	IOCTL(KVM_GET_REGS, R_MAIN, "vcpu_save, the vCPUs paused (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_SREGS, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_XSAVE, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_FPU, R_MAIN, "vcpu_save without XSAVE (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_XCRS, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_MSRS, R_MAIN, "vcpu_save: TSC, kvmclock, TSC deadline and the rest "
+	      "(accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_LAPIC, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_MP_STATE, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_VCPU_EVENTS, R_MAIN, "vcpu_save: pending events (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_DEBUGREGS, R_MAIN, "vcpu_save (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_IRQCHIP, R_MAIN, "vm_save: PIC and IOAPIC (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_PIT2, R_MAIN, "vm_save: the PIT (accel/kvm_x86_state.c)"),
+	IOCTL(KVM_GET_CLOCK, R_MAIN, "vm_save: the KVM clock (accel/kvm_x86_state.c)"),
+#endif
+
 	/* ---- the API thread */
 	SYS(eventfd2, R_API, "libmicrohttpd's ITC, created as it starts"),
 	SYS(eventfd2, R_VK, "an MSI-X vector the guest unmasks gets its irqfd (pci/msix.c)"),

@@ -100,11 +100,33 @@ static int m_obj(void *c, struct json_object *o, char *err)
 	return mock_ret(c, err);
 }
 
+static int m_snap_create(void *c, const struct api_snapshot_create *sc, char *err)
+{
+	check_str(sc->snapshot_path, sizeof(sc->snapshot_path));
+	check_str(sc->mem_file_path, sizeof(sc->mem_file_path));
+	FUZZ_CHECK(sc->snapshot_path[0] && sc->mem_file_path[0]);
+	FUZZ_CHECK(sc->diff == 0 || sc->diff == 1);
+	/* api.c lets a create through only while the VM is Paused. */
+	FUZZ_CHECK(m_state(c) == API_STATE_PAUSED);
+	return mock_ret(c, err);
+}
+
+static int m_snap_load(void *c, const struct api_snapshot_load *sl, char *err)
+{
+	check_str(sl->snapshot_path, sizeof(sl->snapshot_path));
+	check_str(sl->mem_file_path, sizeof(sl->mem_file_path));
+	FUZZ_CHECK(sl->snapshot_path[0] && sl->mem_file_path[0]);
+	/* ... and a load only before the start. */
+	FUZZ_CHECK(m_state(c) == API_STATE_NOT_STARTED);
+	return mock_ret(c, err);
+}
+
 static const struct api_ops ops = {
 	.state = m_state, .get_machine = m_get_machine, .set_boot = m_set_boot,
 	.set_machine = m_set_machine, .set_drive = m_set_drive, .set_net = m_set_net,
 	.start = m_op, .ctrl_alt_del = m_op, .pause = m_op, .resume = m_op,
-	.vm_config = m_obj, .stats = m_obj,
+	.vm_config = m_obj, .stats = m_obj, .snapshot_create = m_snap_create,
+	.snapshot_load = m_snap_load,
 };
 
 /* The next '\n'-terminated part as a fresh C string; the rest stays in p, n. */

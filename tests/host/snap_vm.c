@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	struct vm_config *cfg = calloc(1, sizeof(*cfg));
 	struct vm *vm = calloc(1, sizeof(*vm));
 	const char *then = NULL, *diff = NULL;
+	char mem_path[4096];
 	struct vm_host host;
 	pthread_t t;
 	unsigned long long mem_mib = 4;
@@ -85,8 +86,9 @@ int main(int argc, char **argv)
 	vm_host_defaults(&host);
 	host.console_in_fd = -1;
 	host.console_out_fd = fd;
+	snprintf(mem_path, sizeof(mem_path), "%s/memory", argv[3]);
 	if (!strcmp(argv[1], "restore"))
-		host.restore_dir = argv[3]; /* RAM from the memory file, no kernel load */
+		host.restore_mem = mem_path; /* RAM from the memory file, no kernel load */
 	vm_config_defaults(cfg);
 	vm_config_set_str(cfg->kernel, sizeof(cfg->kernel), argv[2]);
 	cfg->mem_bytes = mem_mib << 20;

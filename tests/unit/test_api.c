@@ -33,7 +33,7 @@
 
 enum op {
 	OP_SET_BOOT, OP_SET_MACHINE, OP_SET_DRIVE, OP_SET_NET, OP_START,
-	OP_CAD, OP_PAUSE, OP_RESUME, OP_VM_CONFIG, OP_STATS, OP_N,
+	OP_CAD, OP_PAUSE, OP_RESUME, OP_VM_CONFIG, OP_STATS, OP_SNAP_CREATE, OP_SNAP_LOAD, OP_N,
 };
 
 struct mock {
@@ -47,6 +47,8 @@ struct mock {
 	struct api_machine set;
 	struct api_drive drive;
 	struct api_net net;
+	struct api_snapshot_create snap_create;
+	struct api_snapshot_load snap_load;
 };
 
 static int mock_ret(struct mock *m, enum op op, char *err)
@@ -110,6 +112,18 @@ static int m_stats(void *c, struct json_object *o, char *err)
 	return mock_ret(c, OP_STATS, err);
 }
 
+static int m_snap_create(void *c, const struct api_snapshot_create *sc, char *err)
+{
+	((struct mock *)c)->snap_create = *sc;
+	return mock_ret(c, OP_SNAP_CREATE, err);
+}
+
+static int m_snap_load(void *c, const struct api_snapshot_load *sl, char *err)
+{
+	((struct mock *)c)->snap_load = *sl;
+	return mock_ret(c, OP_SNAP_LOAD, err);
+}
+
 static const struct api_ops mock_ops = {
 	.state = m_state,
 	.get_machine = m_get_machine,
@@ -123,6 +137,8 @@ static const struct api_ops mock_ops = {
 	.resume = m_resume,
 	.vm_config = m_vm_config,
 	.stats = m_stats,
+	.snapshot_create = m_snap_create,
+	.snapshot_load = m_snap_load,
 };
 
 static struct mock mock;
@@ -508,6 +524,141 @@ TEST(vm_config_and_stats)
 	mock.fail_msg = "busy now";
 	CHECK_EQ(req("GET", "/vm/config", NULL), 400);
 	CHECK(is_fault("busy now"));
+	reset();
+}
+
+TEST(snapshot_create)
+{
+	reset();
+	mock.state = API_STATE_PAUSED;
+	CHECK_EQ(req("PUT", "/snapshot/create", "{\"snapshot_type\":\"Full\","
+		     "\"snapshot_path\":\"/s/state\",\"mem_file_path\":\"/s/mem\"}"), 204);
+	CHECK(resp.body == NULL);
+	CHECK_EQ(mock.calls[OP_SNAP_CREATE], 1);
+	CHECK_EQ(mock.snap_create.diff, 0);
+	CHECK(strcmp(mock.snap_create.snapshot_path, "/s/state") == 0);
+	CHECK(strcmp(mock.snap_create.mem_file_path, "/s/mem") == 0);
+	CHECK_EQ(req("PUT", "/snapshot/create", "{\"snapshot_type\":\"Diff\","
+		     "\"snapshot_path\":\"/d/state\",\"mem_file_path\":\"/d/mem\"}"), 204);
+	CHECK_EQ(mock.snap_create.diff, 1);
+	CHECK(strcmp(mock.snap_create.snapshot_path, "/d/state") == 0);
+	/* snapshot_type is optional (Full), as in Firecracker; null counts as absent. */
+	CHECK_EQ(req("PUT", "/snapshot/create", "{\"snapshot_type\":null,"
+		     "\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}"), 204);
+	CHECK_EQ(mock.snap_create.diff, 0);
+	CHECK_EQ(mock.calls[OP_SNAP_CREATE], 3);
+	/* The backend's refusal reaches the client. */
+	mock.fail = -EINVAL;
+	mock.fail_msg = "a diff snapshot needs an earlier snapshot";
+	CHECK_EQ(req("PUT", "/snapshot/create", "{\"snapshot_type\":\"Diff\","
+		     "\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}"), 400);
+	CHECK(is_fault("needs an earlier snapshot"));
+	mock.fail = -EIO;
+	mock.fail_msg = "writing /m: Input/output error";
+	CHECK_EQ(req("PUT", "/snapshot/create", "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}"),
+		 500);
+	CHECK(is_fault("writing /m"));
+	reset();
+}
+
+TEST(snapshot_create_errors)
+{
+	reset();
+	mock.state = API_STATE_PAUSED;
+	REJECT(t_, 400, "snapshot_type must be \"Full\" or \"Diff\", not 'full'", "PUT",
+	       "/snapshot/create", "{\"snapshot_type\":\"full\",\"snapshot_path\":\"/f\","
+	       "\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "not 'Incremental'", "PUT", "/snapshot/create",
+	       "{\"snapshot_type\":\"Incremental\",\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "'snapshot_type' must be a string", "PUT", "/snapshot/create",
+	       "{\"snapshot_type\":1,\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "'snapshot_path' must be a string", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":true,\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "'mem_file_path' must be a string", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":[\"/m\"]}");
+	REJECT(t_, 400, "missing required field 'snapshot_path'", "PUT", "/snapshot/create",
+	       "{\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "missing required field 'mem_file_path'", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"/f\"}");
+	REJECT(t_, 400, "missing required field 'snapshot_path'", "PUT", "/snapshot/create", "{}");
+	REJECT(t_, 400, "unknown field 'version'", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"version\":\"1.0\"}");
+	REJECT(t_, 400, "'snapshot_path' must not be empty", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"\",\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "NUL", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"/f\\u0000x\",\"mem_file_path\":\"/m\"}");
+	/* Not paused: refused before the backend, naming the state and the way out. */
+	mock.state = API_STATE_RUNNING;
+	REJECT(t_, 400, "the VM is Running, it must be Paused first", "PUT", "/snapshot/create",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}");
+	mock.state = API_STATE_NOT_STARTED;
+	REJECT(t_, 400, "the VM is Not started, it must be Paused", "PUT", "/snapshot/create",
+	       "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 405, "not allowed", "GET", "/snapshot/create", NULL);
+	CHECK(resp.allow && strcmp(resp.allow, "PUT") == 0);
+	REJECT(t_, 404, "unknown path", "PUT", "/snapshot", "{}");
+	REJECT(t_, 404, "unknown path", "PUT", "/snapshot/create/", "{}");
+	reset();
+}
+
+TEST(snapshot_load)
+{
+	reset();
+	CHECK_EQ(req("PUT", "/snapshot/load", "{\"snapshot_path\":\"/s/state\","
+		     "\"mem_file_path\":\"/s/mem\",\"resume_vm\":true}"), 204);
+	CHECK_EQ(mock.calls[OP_SNAP_LOAD], 1);
+	CHECK(strcmp(mock.snap_load.snapshot_path, "/s/state") == 0);
+	CHECK(strcmp(mock.snap_load.mem_file_path, "/s/mem") == 0);
+	CHECK_EQ(mock.snap_load.resume_vm, 1);
+	CHECK_EQ(mock.snap_load.allow_rollback, 0);
+	CHECK_EQ(req("PUT", "/snapshot/load", "{\"snapshot_path\":\"/a\",\"mem_file_path\":\"/b\","
+		     "\"allow_rollback\":true}"), 204);
+	CHECK_EQ(mock.snap_load.resume_vm, 0);
+	CHECK_EQ(mock.snap_load.allow_rollback, 1);
+	CHECK_EQ(req("PUT", "/snapshot/load", "{\"snapshot_path\":\"/a\",\"mem_file_path\":\"/b\","
+		     "\"resume_vm\":false,\"allow_rollback\":false}"), 204);
+	CHECK_EQ(mock.snap_load.resume_vm, 0);
+	CHECK_EQ(mock.snap_load.allow_rollback, 0);
+	CHECK_EQ(mock.calls[OP_SNAP_LOAD], 3);
+	/* The rollback refusal (lineage.c's -ESTALE) is the backend's: a 500 with its words. */
+	mock.fail = -EPERM;
+	mock.fail_msg = "refusing to restore generation 1 of lineage ab: newest is 2";
+	CHECK_EQ(req("PUT", "/snapshot/load", "{\"snapshot_path\":\"/a\",\"mem_file_path\":\"/b\"}"),
+		 400);
+	CHECK(is_fault("refusing to restore generation 1"));
+	reset();
+}
+
+TEST(snapshot_load_errors)
+{
+	reset();
+	REJECT(t_, 400, "missing required field 'snapshot_path'", "PUT", "/snapshot/load",
+	       "{\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "missing required field 'mem_file_path'", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"resume_vm\":true}");
+	REJECT(t_, 400, "'resume_vm' must be a boolean", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"resume_vm\":\"yes\"}");
+	REJECT(t_, 400, "'resume_vm' must be a boolean", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"resume_vm\":1}");
+	REJECT(t_, 400, "'allow_rollback' must be a boolean", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"allow_rollback\":\"true\"}");
+	REJECT(t_, 400, "'snapshot_path' must be a string", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":{},\"mem_file_path\":\"/m\"}");
+	REJECT(t_, 400, "unknown field 'mem_backend'", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"mem_backend\":{}}");
+	REJECT(t_, 400, "unknown field 'snapshot_type'", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"snapshot_type\":\"Full\"}");
+	REJECT(t_, 400, "'mem_file_path' must not be empty", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"\"}");
+	REJECT(t_, 400, "must be a JSON object", "PUT", "/snapshot/load", "[\"/f\",\"/m\"]");
+	/* Only before the start. */
+	mock.state = API_STATE_RUNNING;
+	REJECT(t_, 400, "the VM is Running; a snapshot loads only into a process whose VM has not started",
+	       "PUT", "/snapshot/load", "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\"}");
+	mock.state = API_STATE_PAUSED;
+	REJECT(t_, 400, "the VM is Paused", "PUT", "/snapshot/load",
+	       "{\"snapshot_path\":\"/f\",\"mem_file_path\":\"/m\",\"resume_vm\":true}");
+	REJECT(t_, 405, "not allowed", "PATCH", "/snapshot/load", "{}");
 	reset();
 }
 
@@ -921,6 +1072,7 @@ TEST(server_stale_and_errors)
 
 TEST_MAIN(T(root), T(boot_source), T(boot_source_errors), T(machine_config_get),
 	  T(machine_config_put), T(machine_config_patch), T(drives), T(network_interfaces),
-	  T(actions), T(vm_state), T(vm_config_and_stats), T(not_found), T(method_not_allowed),
+	  T(actions), T(vm_state), T(vm_config_and_stats), T(snapshot_create),
+	  T(snapshot_create_errors), T(snapshot_load), T(snapshot_load_errors), T(not_found), T(method_not_allowed),
 	  T(oversize), T(content_type), T(malformed_body), T(nul_in_key), T(backend_errors), T(server_basic),
 	  T(server_oversize), T(server_stale_and_errors))
