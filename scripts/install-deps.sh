@@ -25,16 +25,19 @@ PKGS=(
 	libc6-dev-mipsel-cross      # bench/mips-compliance.sh: the C test suite built for mipsel
 	qemu-system-mips            # bench/mips.sh: qemu-system-mipsel, the MIPS speed anchor
 )
-# arm64 json-c/libfdt/busybox are unpacked from Debian's arm64 packages (scripts/*-arm64.sh):
-# apt-get download needs the foreign architecture.
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+# Foreign userlands are unpacked from Debian's packages, never installed: arm64 json-c, libfdt
+# and busybox (scripts/*-arm64.sh), mipsel busybox (scripts/build-initramfs-mips.sh).
+# apt-get download needs each foreign architecture.
+for arch in arm64 mipsel; do
+	dpkg --print-foreign-architectures | grep -qx "$arch" && continue
 	if [ "$(id -u)" = 0 ]; then
-		dpkg --add-architecture arm64
-		apt-get update -qq
+		dpkg --add-architecture "$arch"
+		need_update=1
 	else
-		echo "vmon's arm64 build needs: sudo dpkg --add-architecture arm64 && sudo apt-get update" >&2
+		echo "vmon's $arch guests need: sudo dpkg --add-architecture $arch && sudo apt-get update" >&2
 	fi
-fi
+done
+[ -z "${need_update:-}" ] || apt-get update -qq
 
 missing=()
 for p in "${PKGS[@]}"; do
