@@ -4,7 +4,7 @@
 # software vCPU, tests/host/mips.sh), api (the
 # management API over its socket, with curl), mgmt (create/ls/console/pause/
 # stop/rm/gc, TTL, limits, ls of 50 VMs), a short
-# libFuzzer run of each harness (FUZZ_SECONDS, default 10) and the nested end-to-end boot of Linux (QEMU TCG -> L1 Linux with KVM -> vmon -> L2),
+# libFuzzer run of each harness (FUZZ_SECONDS, default 8: 15 harnesses in about two minutes) and the nested end-to-end boot of Linux (QEMU TCG -> L1 Linux with KVM -> vmon -> L2),
 # x86-64 and arm64 (tests/e2e/nested-arm64.sh; the test_arm64_* unit tests run on x86).
 # Arguments: the unit-test binaries. Prints each level's result and ends with the total line CI counts.
 set -uo pipefail
@@ -41,7 +41,7 @@ run_level api  tests/host/api.sh
 run_level mgmt tests/host/mgmt.sh
 run_level snapshot tests/host/snapshot.sh
 run_level bench-report tests/bench/test_report.py
-run_level fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" tests/fuzz/run.sh
+run_level fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" tests/fuzz/run.sh
 run_level e2e  tests/e2e/nested.sh --vmm build/vmon.static
 # arm64: vmon cross-built (make ARCH=arm64) in an arm64 L1 under qemu-system-aarch64 (one L1 boot).
 run_level e2e-arm64 tests/e2e/nested-arm64.sh

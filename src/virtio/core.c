@@ -498,6 +498,9 @@ static int virtio_core_load_queue(struct virtio_core *c, struct snap_in *in,
 			return virtio_core_refuse(c, in, "cursors on a queue that is not ready", i);
 		return 0;
 	}
+	/* QueueReady before FEATURES_OK never makes a queue ready (set_queue_ready): nor may a load. */
+	if (!(img->status & VIRTIO_STATUS_FEATURES_OK))
+		return virtio_core_refuse(c, in, "ready queue without FEATURES_OK", i);
 	/* The layout must pass what QueueReady checks, against this VM's RAM. */
 	if (virtio_core_setup(c, &probe, q, img->drv_features))
 		return virtio_core_refuse(c, in, "ready queue with a layout virtq_setup refuses", i);

@@ -44,7 +44,8 @@
  * status bits outside §2.1's, FEATURES_OK with features a driver could not
  * have had accepted, DRIVER_OK without FEATURES_OK, interrupt bits other than used-buffer / config-change,
  * a queue size that is neither 0 nor a power of two <= queue_size_max,
- * unknown queue flags, state on a queue that is not ready, a ready queue
+ * unknown queue flags, state on a queue that is not ready, a ready queue before
+ * FEATURES_OK, a ready queue
  * whose layout virtq_setup refuses (misaligned, outside RAM) or whose
  * cursors are more than its size apart, and whatever the device refuses.
  */

@@ -807,6 +807,217 @@ def write_tree(root, sets):
                 f.write(data)
 
 
+# ---- fuzz_virtio_mmio: flags byte, then ops (see tests/fuzz/fuzz_virtio_mmio.c).
+VM_BLK, VM_PRELUDE, VM_EVENT = 1, 2, 4
+VM_REGS = [0x014, 0x020, 0x024, 0x030, 0x038, 0x044, 0x050, 0x064, 0x070,
+           0x080, 0x084, 0x090, 0x094, 0x0a0, 0x0a4]
+VM_RAM = 0x100000
+
+
+class VmScript:
+    def __init__(self, flags):
+        self.b = bytes([flags])
+
+    def read(self, off, wlog):
+        self.b += bytes([0]) + u16(off) + bytes([wlog])
+
+    def write(self, off, wlog, v):
+        self.b += bytes([1]) + u16(off) + bytes([wlog]) + u64(v)
+
+    def reg(self, off, v):
+        self.b += bytes([2, VM_REGS.index(off)]) + u32(v)
+
+    def status(self, v):
+        self.b += bytes([3, v])
+
+    def notify(self, q):
+        self.b += bytes([4, q])
+
+    def ram(self, off, data):
+        for i in range(0, len(data), 32):
+            chunk = data[i:i + 32]
+            self.b += bytes([5]) + u16(off + i) + bytes([len(chunk)]) + chunk
+
+    def desc(self, i, gpa, length, flags=0, nxt=0):
+        self.ram(16 * i, u64(gpa) + u32(length) + u16(flags) + u16(nxt))
+
+    def offer(self, idx, heads):
+        self.ram(0x1000, u16(0) + u16(idx) + b"".join(u16(h) for h in heads))
+
+    def round_trip(self):
+        self.b += bytes([6])
+
+    def load(self, n, data=b"", pos=0, x=0):
+        self.b += bytes([7, n]) + (data if not n & 1 else bytes([pos, x]))
+
+    def reset(self):
+        self.b += bytes([8])
+
+
+def virtio_mmio_seeds():
+    s = {}
+    v = VmScript(VM_PRELUDE)
+    v.desc(0, VM_RAM + 0x3000, 64, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.read(0x060, 2)  # InterruptStatus
+    v.reg(0x064, 1)   # InterruptACK
+    v.round_trip()
+    s["rng-request"] = v.b
+
+    v = VmScript(VM_BLK | VM_PRELUDE | VM_EVENT)
+    v.ram(0x3000, u32(0) + u32(0) + u64(1))  # VIRTIO_BLK_T_IN, sector 1
+    v.desc(0, VM_RAM + 0x3000, 16, F_NEXT, 1)
+    v.desc(1, VM_RAM + 0x3100, 512, F_WRITE | F_NEXT, 2)
+    v.desc(2, VM_RAM + 0x3400, 1, F_WRITE)
+    v.offer(1, [0])
+    v.notify(0)
+    v.read(0x100, 3)  # capacity
+    v.read(0x114, 2)  # blk_size
+    v.read(0x118, 3)  # past the structure
+    v.round_trip()
+    s["blk-read"] = v.b
+
+    v = VmScript(0)
+    v.status(1)
+    v.status(3)
+    v.status(3 | 4)           # DRIVER_OK without FEATURES_OK: ignored
+    v.reg(0x030, 0)
+    v.reg(0x038, 16)
+    v.reg(0x044, 1)           # ready before FEATURES_OK: needs reset
+    v.reg(0x024, 1)
+    v.reg(0x020, 1)           # VERSION_1
+    v.status(3 | 8)
+    v.status(3)               # FEATURES_OK cannot be taken back
+    v.notify(0)
+    v.status(0)
+    s["rng-out-of-order"] = v.b
+
+    v = VmScript(VM_BLK)
+    for off, wlog in ((0, 0), (1, 1), (2, 2), (0x70, 1), (0x0fc, 2), (0x0ff, 0)):
+        v.read(off, wlog)
+    v.write(0x070, 1, 0xf)    # 16-bit status write: ignored
+    v.write(0x071, 2, 0xf)    # misaligned: ignored
+    v.write(0x100, 3, 0)      # config is read-only
+    v.reg(0x030, 7)           # a queue that does not exist
+    v.read(0x034, 2)
+    s["blk-widths"] = v.b
+
+    v = VmScript(VM_PRELUDE | VM_EVENT)
+    v.round_trip()
+    v.load(1, pos=4, x=0x08)  # flip FEATURES_OK in the saved status
+    v.load(1, pos=15, x=0xff)
+    v.load(8, b"\x01\x04\x00\x00")
+    v.reset()
+    s["rng-hostile-loads"] = v.b
+    return s
+
+
+# ---- fuzz_net: 8-byte header, receive frames, then guest RAM (tests/fuzz/fuzz_net.c).
+NET_RAM = 0x10000000
+NET_RX, NET_NO_OFFLOAD, NET_TWICE = 4, 8, 16
+
+
+def net_input(flags, descs, heads, frames=(), qlog=4, avail=0x100, used=0x200, data=()):
+    ram = bytearray(0x500)
+    for i, (off, length, fl, nxt) in enumerate(descs):
+        ram[16 * i:16 * i + 16] = u64(NET_RAM + off) + u32(length) + u16(fl) + u16(nxt)
+    ram[avail:avail + 4 + 2 * len(heads)] = u16(0) + u16(len(heads)) + b"".join(u16(h) for h in heads)
+    for off, b in data:
+        ram[off:off + len(b)] = b
+    fr = b"".join(u16(len(f)) + f for f in frames)
+    return bytes([qlog, flags]) + u16(avail) + u16(used) + bytes([len(frames), 0]) + fr + bytes(ram)
+
+
+def net_hdr(flags=0, gso=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0, nbuf=0):
+    return bytes([flags, gso]) + u16(hdr_len) + u16(gso_size) + u16(csum_start) + \
+        u16(csum_offset) + u16(nbuf)
+
+
+def net_seeds():
+    s = {}
+    eth = bytes(range(60))
+    s["tx-plain"] = net_input(0, [(0x400, 12 + 60, 0, 0)], [0], data=[(0x400, net_hdr() + eth)])
+    s["tx-tso4-hostile-csum"] = net_input(
+        0, [(0x400, 12 + 60, 0, 0)], [0],
+        data=[(0x400, net_hdr(1, 1, 54, 1448, 0xffff, 0xffff) + eth)])
+    s["tx-tso6-no-offload"] = net_input(
+        NET_NO_OFFLOAD, [(0x400, 12 + 60, 0, 0)], [0],
+        data=[(0x400, net_hdr(1, 4, 74, 1440, 54, 16) + eth)])
+    s["tx-udp-ecn-data-valid"] = net_input(
+        NET_TWICE, [(0x400, 12, 0, 0), (0x480, 12 + 8, 0, 0)], [0, 1],
+        data=[(0x400, net_hdr(2, 3)), (0x480, net_hdr(1, 0x81) + eth[:8])])
+    s["tx-odd-chain"] = net_input(
+        0, [(0x400, 5, F_NEXT, 1), (0x405, 7, F_NEXT, 2), (0x40c, 33, 0, 0)], [0],
+        data=[(0x400, net_hdr(1, 0, 0, 0, 14, 16) + eth[:33])])
+    s["tx-short-header"] = net_input(0, [(0x400, 11, 0, 0)], [0])
+    s["rx-one"] = net_input(NET_RX, [(0x1000, 2048, F_WRITE, 0)], [0],
+                            frames=[net_hdr() + eth])
+    s["rx-gso-not-accepted"] = net_input(
+        NET_RX | NET_NO_OFFLOAD, [(0x1000, 2048, F_WRITE, 0), (0x1800, 2048, F_WRITE, 0)], [0, 1],
+        frames=[net_hdr(1, 1, 54, 1448, 34, 16) + eth, net_hdr(1, 0, 0, 0, 34, 16) + eth])
+    s["rx-short-buffers"] = net_input(
+        NET_RX | NET_TWICE, [(0x1000, 8, F_WRITE, 0), (0x1100, 4, F_WRITE, 1), (0x1200, 40, F_WRITE, 0)],
+        [0, 1], frames=[net_hdr() + eth, net_hdr(2) + eth[:10], b"\x00" * 5])
+    return s
+
+
+# ---- fuzz_i8042 / fuzz_rtc / fuzz_acpi_pm: opcode byte and operands (see each harness).
+def i8042_seeds():
+    def cmd(v):
+        return bytes([2, v])
+
+    def data(v):
+        return bytes([3, v])
+
+    rd_data, rd_status = bytes([1, 0, 0]), bytes([1, 4, 0])
+    return {
+        "reset-command": cmd(0xfe) + rd_status,
+        "outport-reset": cmd(0xd1) + data(0x01) + cmd(0xd1) + data(0xfe),
+        "ctr-and-probe": cmd(0x20) + rd_data + cmd(0x60) + data(0x00) + cmd(0xaa) + rd_data +
+        cmd(0xa9) + rd_data + data(0xf2) + rd_data * 4 + data(0xff) + rd_data * 3,
+        "ctrl-alt-del-overflow": bytes([4]) * 3 + rd_status + rd_data * 20 + bytes([5]),
+        "wide-and-unclaimed": bytes([0, 1, 0, 0xfe, 0, 4, 1, 0xfe, 1, 2, 0, 0, 0, 2, 0xfe]),
+        "loop-then-load": cmd(0xd2) + bytes([5, 6, 21]) + bytes([0x45, 0xd1, 0, 0, 0]) +
+        bytes(16) + data(0) + bytes([6, 21]) + bytes([0x45, 0x99, 0, 15, 17]) + bytes(16) +
+        bytes([7]),
+    }
+
+
+def rtc_seeds():
+    def sel_wr(i, v):
+        return bytes([2, i, v])
+
+    rd_data = bytes([1, 1, 0])
+    return {
+        "nvram": sel_wr(0x0e, 0x55) + rd_data + sel_wr(0x7f, 0xaa) + rd_data + bytes([1, 0, 2]),
+        "clock-is-read-only": sel_wr(0x00, 0x59) + rd_data + sel_wr(0x0b, 0) + rd_data +
+        sel_wr(0x32, 0x99) + rd_data + sel_wr(0x0a, 0xff) + rd_data,
+        "nmi-bit": sel_wr(0x8e, 1) + bytes([1, 0, 0]) + bytes([0, 0, 2, 0xff]) + bytes([1, 1, 2]),
+        "save-load": sel_wr(0x20, 7) + bytes([3]) + bytes([4, 1, 0, 0x80]) + bytes([4, 1, 1, 1]) +
+        bytes([4, 1, 0x33, 5]) + bytes([4, 2, 129]) + bytes([0x10]) + bytes(128) + bytes([5]),
+    }
+
+
+def acpi_pm_seeds():
+    def wr(off, wlog, v):
+        return bytes([0, off, wlog]) + u32(v)
+
+    def rd(off, wlog):
+        return bytes([1, off, wlog])
+
+    return {
+        "s5": bytes([2, 5]),
+        "s3-ignored-then-s5": bytes([2, 3, 2, 1]) + rd(4, 1) + bytes([2, 5]),
+        "bytewise-s5": wr(4, 0, 0x01) + wr(5, 0, 0x34) + rd(4, 1),
+        "reset-register": wr(8, 0, 1) + wr(8, 0, 2) + wr(6, 2, 0x01003400) + wr(7, 2, 0x0100),
+        "sts-en-past-end": wr(0, 1, 0xffff) + wr(2, 1, 0x0121) + rd(0, 2) + rd(0x0e, 2) +
+        wr(0x0f, 1, 0x3434) + rd(0x10, 0),
+        "save-load": wr(2, 1, 0x20) + bytes([3]) + bytes([4, 6]) + u16(0) + u16(0) + u16(0x2000) +
+        bytes([4, 6]) + u16(1) + u16(2) + u16(0x1400) + bytes([4, 5]) + bytes(5) + bytes([5]),
+    }
+
+
 def write_all(root):
     def regress(d):
         return {"regress-" + k: v for k, v in d.items()}
@@ -817,7 +1028,12 @@ def write_all(root):
                 ("blk", blk_seeds()),
                 ("snapshot", snapshot_seeds()),
                 ("pci", pci_seeds()),
-                ("virtio_pci", virtio_pci_seeds())))
+                ("virtio_pci", virtio_pci_seeds()),
+                ("virtio_mmio", virtio_mmio_seeds()),
+                ("net", net_seeds()),
+                ("i8042", i8042_seeds()),
+                ("rtc", rtc_seeds()),
+                ("acpi_pm", acpi_pm_seeds())))
     write_tree(os.path.join(root, "crashers"),
                (("boot", {}), ("virtq", {}), ("uart", {}), ("blk", {}), ("snapshot", {}),
                 ("virtio_pci", {})))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh [NAME...]: build and run vmon's libFuzzer harnesses (default:
-# boot virtq uart api blk vmconfig snapshot mips pci virtio_pci), each for FUZZ_SECONDS (default 60) on a scratch copy of
+# boot virtq uart api blk vmconfig snapshot mips pci virtio_pci virtio_mmio net i8042 rtc
+# acpi_pm), each for FUZZ_SECONDS (default 60) on a scratch copy of
 # tests/fuzz/corpus/NAME, so the checked-in corpus never grows. A fuzzer passes
 # when it ran its time without a crash, leak, timeout or failed invariant.
 # Crash inputs land in $FUZZ_OUT/artifacts/NAME/ (replay: $FUZZ_OUT/fuzz_NAME FILE).
@@ -17,14 +18,14 @@ FUZZ_CC=${FUZZ_CC:-clang}
 FUZZ_OUT=${FUZZ_OUT:-build/fuzz}
 MAKE=${MAKE:-make}
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(boot virtq uart api blk vmconfig snapshot mips pci virtio_pci)
+[ ${#names[@]} -gt 0 ] || names=(boot virtq uart api blk vmconfig snapshot mips pci virtio_pci virtio_mmio net i8042 rtc acpi_pm)
 
 # Per fuzzer: longest input. A bzImage needs its setup sectors, so boot gets more;
 # blk's image is guest RAM from its descriptor table on (a 256-entry table is 4 KiB).
 max_len() {
 	case $1 in
 	boot) echo 16384 ;;
-	virtq | blk) echo 8192 ;;
+	virtq | blk | net) echo 8192 ;; # net: receive frames, then RAM from the table on
 	pci) echo 1024 ;; # every op is followed by a full invariant check
 	*) echo 4096 ;;
 	esac

@@ -490,6 +490,9 @@ static const struct corruption one_queue_cases[] = {
 	{ "no queues", S_NR_QUEUES, 0, 1 },
 	{ "status bit 0x10", S_STATUS, ST_DRIVER_UP | VIRTIO_STATUS_DRIVER_OK | 0x10, 4 },
 	{ "status above 8 bits", S_STATUS, 0x100 | ST_DRIVER_UP, 4 },
+	/* A live driver cannot make a queue ready before FEATURES_OK (set_queue_ready): nor can a load. */
+	{ "ready queue without FEATURES_OK", S_STATUS,
+	  VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 4 },
 	{ "FEATURES_OK with a feature never offered", S_FEATURES, F_VERSION_1 | (1ULL << 20), 8 },
 	{ "FEATURES_OK without VERSION_1", S_FEATURES, F_EVENT_IDX, 8 },
 	{ "interrupt status bit 4", S_ISR, 4, 4 },
