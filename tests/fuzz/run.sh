@@ -41,6 +41,15 @@ summary() {
 	exit
 }
 
+# ---- the checked-in seeds are what make-seeds.py writes (a stale corpus hides a layout change).
+if python3 tests/fuzz/make-seeds.py --check; then
+	echo "PASS seeds-fresh"
+	pass=$((pass + 1))
+else
+	echo "FAIL seeds-fresh: tests/fuzz/make-seeds.py --check"
+	fail=$((fail + 1))
+fi
+
 # ---- toolchain: clang that can link -fsanitize=fuzzer with ASan and UBSan.
 reason=
 if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
