@@ -336,7 +336,10 @@ static void virtio_core_process_locked(struct virtio_core *c, unsigned qi)
 	if (!(c->status & VIRTIO_STATUS_DRIVER_OK) || !q->ready ||
 	    (c->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		return;
+	q->more = false;
 	n = c->ops->queue_notify(c->dev, q, qi);
+	if (q->more && n >= 0 && c->kick)
+		c->kick(c->kick_ctx, qi); /* budget spent: another pass, after the loop looks for stop */
 	if (n < 0) {
 		virtio_core_needs_reset(c); /* virtq.c logged the chain, rate-limited */
 		return;
@@ -585,6 +588,25 @@ static void virtio_core_apply(struct virtio_core *c, const struct virtio_core_im
 	}
 }
 
+/*
+ * After a load: a driver that made requests and notified before the save
+ * will not notify again, so kick each ready queue whose avail index is ahead
+ * of the device's cursor (read from guest memory; a wrong value from a
+ * hostile guest costs only a spurious pass). Lock held.
+ */
+static void virtio_core_kick_pending(struct virtio_core *c)
+{
+	for (unsigned i = 0; c->kick && i < c->ops->nr_queues; i++) {
+		struct virtq *q = &c->vq[i];
+		uint8_t idx[2];
+
+		if (!q->ready || gmem_read(c->mem, q->avail + 2, idx, sizeof(idx)) < 0)
+			continue;
+		if ((uint16_t)(idx[0] | idx[1] << 8) != q->last_avail_idx)
+			c->kick(c->kick_ctx, i);
+	}
+}
+
 int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 {
 	struct virtio_core_image img;
@@ -622,8 +644,10 @@ int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 	}
 	virtio_core_apply(c, &img);
 	/* A running device learns its negotiated features again, as at DRIVER_OK. */
-	if (c->status & VIRTIO_STATUS_DRIVER_OK)
+	if (c->status & VIRTIO_STATUS_DRIVER_OK) {
 		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
+		virtio_core_kick_pending(c);
+	}
 	virtio_core_unlock(c);
 	return 0;
 }

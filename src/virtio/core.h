@@ -97,6 +97,15 @@ struct virtio_core {
 	 */
 	int (*irq_vector)(void *ctx, int qi);
 	void *irq_ctx;
+	/*
+	 * Set by the transport: queue qi has work left after a bounded pass
+	 * (virtq.more) or after a load; have the I/O loop process it again
+	 * later (the transports signal the queue's doorbell eventfd, so the
+	 * loop sees a stop between passes). Called with the lock held, so it
+	 * must not take it. NULL: the work waits for the driver's next notify.
+	 */
+	void (*kick)(void *ctx, unsigned qi);
+	void *kick_ctx;
 
 	/* Driver-visible state (saved). The selectors are plain registers a
 	 * transport may write directly under the lock; nothing depends on them. */
@@ -222,7 +231,8 @@ int virtio_core_save(struct virtio_core *c, struct snap_out *out);
  * Replace the state with what virtio_core_save wrote; in must hold exactly
  * that. Hostile input: 0, or -EINVAL (logged once) with core and device
  * reset, never half-loaded. A loaded state with DRIVER_OK calls the
- * device's driver_ok with the negotiated features, as the driver's write did.
+ * device's driver_ok with the negotiated features, as the driver's write did,
+ * and kicks every ready queue whose avail ring holds work not yet taken.
  */
 int virtio_core_load(struct virtio_core *c, struct snap_in *in);
 /* The core's counters: requests, notifies, interrupts, resets, errors. Any thread. */
