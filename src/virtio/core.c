@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "../log.h"
 
@@ -349,16 +350,39 @@ static void virtio_core_process_locked(struct virtio_core *c, unsigned qi)
 		virtio_core_interrupt(c, VIRTIO_ISR_QUEUE, (int)qi);
 }
 
+/*
+ * The I/O thread's way in: a mutex is not fair, and a thread that unlocks
+ * and locks again pass after pass would keep a vCPU blocked in a register
+ * access (and so out of pause and stop) for as long as the guest keeps the
+ * queue full. So wait, up to VIRTIO_CORE_YIELD_NS, while anyone waits for
+ * the lock. No syscall: the clock is the vDSO's.
+ */
+#define VIRTIO_CORE_YIELD_NS 2000000
+static void virtio_core_lock_io(struct virtio_core *c)
+{
+	struct timespec t0, t;
+
+	if (__atomic_load_n(&c->waiters, __ATOMIC_RELAXED)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while (__atomic_load_n(&c->waiters, __ATOMIC_RELAXED) &&
+		       (t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) <
+			       VIRTIO_CORE_YIELD_NS);
+	}
+	virtio_core_lock(c);
+}
+
 void virtio_core_process(struct virtio_core *c, unsigned qi)
 {
-	virtio_core_lock(c);
+	virtio_core_lock_io(c);
 	virtio_core_process_locked(c, qi);
 	virtio_core_unlock(c);
 }
 
 void virtio_core_notify(struct virtio_core *c, unsigned qi)
 {
-	virtio_core_lock(c);
+	virtio_core_lock_io(c);
 	if (c->ops && qi < c->ops->nr_queues) {
 		virtio_stat_add(&c->notifies, 1);
 		/*

@@ -84,6 +84,7 @@ struct virtio_core_queue {
 struct virtio_core {
 	pthread_mutex_t lock;
 	int lock_inited;
+	unsigned waiters; /* threads in virtio_core_lock (relaxed atomics) */
 	const char *name;                 /* instance, for logs: "virtio-blk1" (static storage) */
 	const struct virtio_dev_ops *ops; /* NULL until attached */
 	void *dev;
@@ -141,9 +142,16 @@ void virtio_core_attach(struct virtio_core *c, const char *name, const struct vi
 /* Destroy the device (if attached) and the mutex. The interrupt edge is the transport's. */
 void virtio_core_destroy(struct virtio_core *c);
 
+/*
+ * Takes c->lock, counting the caller in c->waiters meanwhile: queue work on
+ * the I/O thread, which re-takes the lock pass after pass, first lets those
+ * waiting (a vCPU's register access) go ahead (virtio_core_process).
+ */
 static inline void virtio_core_lock(struct virtio_core *c)
 {
+	__atomic_add_fetch(&c->waiters, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&c->lock);
+	__atomic_sub_fetch(&c->waiters, 1, __ATOMIC_RELAXED);
 }
 
 static inline void virtio_core_unlock(struct virtio_core *c)
