@@ -119,8 +119,8 @@ static const struct seccomp_row seccomp_rows[] = {
 		  "read-only only: glibc's malloc reads /sys/devices/system/cpu/online for a "
 		  "connection thread's new arena and /proc/sys/vm/overcommit_memory when it "
 		  "trims one"),
-	SYS(clock_gettime, R_ALL, "vcpu_trace_exit, vm_now_ns, libmicrohttpd's timeouts "
-	    "(a syscall only when the clock source has no vDSO)"),
+	SYS(clock_gettime, R_ALL, "vcpu_trace_exit, vm_now_ns, libmicrohttpd's timeouts, "
+	    "virtio_core_lock_io (a syscall only when the clock source has no vDSO)"),
 	SYS(exit, R_API | R_VCPU | R_IO, "the end of a thread (glibc start_thread)"),
 	SYS(restart_syscall, R_ALL, "the kernel resuming a call a signal interrupted (poll, futex)"),
 

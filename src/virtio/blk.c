@@ -179,13 +179,21 @@ static int vblk_io(struct vblk *b, int write, struct iovec *iov, int niov, uint6
 	return ret;
 }
 
-/* Serve one popped request; returns the status byte and bytes written to the guest. */
-static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
+/* vblk_start: the request moves data, served by vblk_data_step (not a status byte). */
+#define VBLK_DATA 0x100
+
+/*
+ * Look at one popped request: answer it at once (FLUSH, GET_ID, refused
+ * ones) with its status byte and the bytes written to the guest, or take
+ * an IN/OUT's header into b->req and return VBLK_DATA. The header is read
+ * once, so the driver cannot change it while later passes serve the data.
+ */
+static int vblk_start(struct vblk *b, struct virtq *q, uint32_t *written)
 {
 	uint8_t hdr[VBLK_HDR_SIZE];
 	uint32_t type, data_len;
 	uint64_t sector;
-	int niov, ret, in;
+	int in;
 
 	*written = 0;
 	if (b->chain.out_len < VBLK_HDR_SIZE ||
@@ -211,27 +219,8 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 				    in ? "read" : "write", data_len, sector, b->blk_size);
 			return VIRTIO_BLK_S_IOERR;
 		}
-		/* Data is what lies between the header and the status byte. */
-		niov = virtq_chain_iov(q, &b->chain, in, in ? 0 : VBLK_HDR_SIZE, data_len, b->iov,
-				       VIRTQ_MAX_CHAIN);
-		ret = niov < 0 ? niov
-			       : vblk_io(b, !in, b->iov, niov, sector * VBLK_SECTOR, data_len);
-		if (ret) {
-			/* A failing disk fails every request: rate-limited. */
-			log_limited(&b->logged, LOG_WARN,
-				    "virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
-				    in ? "read" : "write", data_len, sector, strerror(-ret));
-			return VIRTIO_BLK_S_IOERR;
-		}
-		if (in) {
-			virtio_stat_add(&b->reads, 1);
-			virtio_stat_add(&b->bytes_read, data_len);
-			*written = data_len;
-		} else {
-			virtio_stat_add(&b->writes, 1);
-			virtio_stat_add(&b->bytes_written, data_len);
-		}
-		return VIRTIO_BLK_S_OK;
+		b->req = (struct vblk_req){ .in = in, .sector = sector, .len = data_len };
+		return VBLK_DATA;
 	case VIRTIO_BLK_T_FLUSH:
 		if (!b->flush)
 			return VIRTIO_BLK_S_UNSUPP; /* not negotiated: writes are writethrough */
@@ -251,33 +240,131 @@ static uint8_t vblk_request(struct vblk *b, struct virtq *q, uint32_t *written)
 	}
 }
 
+/*
+ * Move the next slice of the current IN/OUT request, at most *budget
+ * bytes (spent from it). Returns -EAGAIN while data is left, else the
+ * status byte, with the bytes written to the guest in *written.
+ */
+static int vblk_data_step(struct vblk *b, struct virtq *q, uint64_t *budget, uint32_t *written)
+{
+	struct vblk_req *r = &b->req;
+	uint64_t n = r->len - r->done;
+	int niov, ret;
+
+	*written = 0;
+	if (n > *budget)
+		n = *budget; /* a multiple of blk_size: requests and the budget both are */
+	if (n) {
+		/* Data is what lies between the header and the status byte. */
+		niov = virtq_chain_iov(q, &b->chain, r->in, (r->in ? 0 : VBLK_HDR_SIZE) + r->done,
+				       n, b->iov, VIRTQ_MAX_CHAIN);
+		ret = niov < 0 ? niov
+			       : vblk_io(b, !r->in, b->iov, niov,
+					 r->sector * VBLK_SECTOR + r->done, n);
+		if (ret) {
+			/* A failing disk fails every request: rate-limited. */
+			log_limited(&b->logged, LOG_WARN,
+				    "virtio-blk: %s of %u bytes at sector %" PRIu64 ": %s",
+				    r->in ? "read" : "write", r->len, r->sector, strerror(-ret));
+			return VIRTIO_BLK_S_IOERR;
+		}
+		virtio_stat_add(r->in ? &b->bytes_read : &b->bytes_written, n);
+		r->done += (uint32_t)n;
+		*budget -= n;
+	}
+	if (r->done < r->len)
+		return -EAGAIN;
+	virtio_stat_add(r->in ? &b->reads : &b->writes, 1);
+	*written = r->in ? r->len : 0;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Answer the current chain with status (its last writable byte) and give it back. */
+static int vblk_complete(struct vblk *b, struct virtq *q, int status, uint32_t written)
+{
+	uint8_t st = (uint8_t)status;
+
+	b->busy = 0;
+	if (b->chain.in_len < 1) {
+		/* No room for a status byte: nothing sensible to answer. */
+		virtio_stat_add(&b->errors, 1);
+		return virtq_push(q, b->chain.head, 0) < 0 ? -EINVAL : 0;
+	}
+	if (status != VIRTIO_BLK_S_OK)
+		virtio_stat_add(&b->errors, 1);
+	if (virtq_chain_write(q, &b->chain, b->chain.in_len - 1, &st, 1) < 0)
+		return -EINVAL;
+	return virtq_push(q, b->chain.head, written + 1) < 0 ? -EINVAL : 0;
+}
+
+/*
+ * One pass: at most VBLK_PASS_REQS requests taken and VBLK_PASS_BYTES of
+ * data moved, so the core's lock is never held for long; a bigger request
+ * is sliced and its progress kept in b (busy). Work left sets q->more and
+ * the core has the I/O loop come back.
+ */
 static int vblk_queue_notify(void *dev, struct virtq *q, unsigned qi)
 {
 	struct vblk *b = dev;
-	int n = 0, ret;
+	uint64_t budget = VBLK_PASS_BYTES;
+	unsigned taken = 0;
+	int n = 0, ret = 0;
 
 	(void)qi;
-	while ((ret = virtq_pop(q, &b->chain)) > 0) {
+	for (;;) {
 		uint32_t written = 0;
-		uint8_t status;
+		int status;
 
-		if (b->chain.in_len < 1) {
-			/* No room for a status byte: nothing sensible to answer. */
-			virtio_stat_add(&b->errors, 1);
+		if (!b->busy) {
+			if (taken >= VBLK_PASS_REQS || !budget) {
+				q->more = true;
+				break;
+			}
+			ret = virtq_pop(q, &b->chain);
+			if (ret <= 0)
+				break;
+			taken++;
+			status = b->chain.in_len < 1 ? VIRTIO_BLK_S_IOERR : vblk_start(b, q, &written);
+			if (status == VBLK_DATA) {
+				b->busy = 1;
+				continue;
+			}
 		} else {
-			status = vblk_request(b, q, &written);
-			if (status != VIRTIO_BLK_S_OK)
-				virtio_stat_add(&b->errors, 1);
-			/* The status byte is the chain's last writable byte. */
-			if (virtq_chain_write(q, &b->chain, b->chain.in_len - 1, &status, 1) < 0)
-				return -EINVAL;
-			written++;
+			if (!budget) {
+				q->more = true;
+				break;
+			}
+			status = vblk_data_step(b, q, &budget, &written);
+			if (status == -EAGAIN)
+				continue; /* budget spent: the check above ends the pass */
 		}
-		if (virtq_push(q, b->chain.head, written) < 0)
-			return -EINVAL;
+		ret = vblk_complete(b, q, status, written);
+		if (ret < 0)
+			return ret;
 		n++;
 	}
 	return ret < 0 ? ret : n;
+}
+
+/*
+ * Saved state: none between requests; a request half served cannot be
+ * saved (the slice is not in the format), so save refuses until it is done.
+ */
+static int vblk_save(void *dev, struct snap_out *out)
+{
+	struct vblk *b = dev;
+
+	if (b->busy)
+		return -EBUSY; /* the I/O thread finishes it within a few passes: retry */
+	return virtio_save_none(dev, out);
+}
+
+static int vblk_load(void *dev, struct snap_in *in)
+{
+	struct vblk *b = dev;
+
+	b->busy = 0;
+	return virtio_load_none(dev, in);
 }
 
 /* The driver's features are final: a driver without FLUSH gets writethrough. */
@@ -293,6 +380,7 @@ static void vblk_reset(void *dev)
 	struct vblk *b = dev;
 
 	b->flush = 0;
+	b->busy = 0; /* the request in progress belonged to the old rings */
 }
 
 static unsigned vblk_stats(void *dev, struct dev_stat *out, unsigned max)
@@ -326,8 +414,8 @@ const struct virtio_dev_ops vblk_ops = {
 	.queue_notify = vblk_queue_notify,
 	.reset = vblk_reset,
 	.driver_ok = vblk_driver_ok,
-	.save = virtio_save_none, /* nothing beyond the queues: blk.h */
-	.load = virtio_load_none,
+	.save = vblk_save, /* nothing beyond the queues, refused mid-request: blk.h */
+	.load = vblk_load,
 	.stats = vblk_stats,
 	.destroy = vblk_destroy,
 };

@@ -21,8 +21,14 @@
  * guest buffers that are misaligned go through an aligned bounce buffer.
  * Does not own: the queue, status or features (core.c), the transport.
  *
- * Saved state: none. Every request is completed before queue_notify
- * returns, so nothing is in flight between notifies; capacity, read-only
+ * Bounded passes: one queue_notify takes at most VBLK_PASS_REQS requests
+ * and moves at most VBLK_PASS_BYTES of data; a request larger than what is
+ * left of that budget (a 4 GiB read) is sliced across passes, its progress
+ * kept in vblk.req, and virtq.more asks the core for another pass. FLUSH
+ * (fdatasync) is not sliced: it runs whole in one pass.
+ *
+ * Saved state: none. save refuses (-EBUSY) while a sliced request is half
+ * served; otherwise nothing is in flight between notifies; capacity, read-only
  * and serial come from the disk's configuration (struct vblk_opts, part of
  * the saved vm_config), not from the device's history; whether FLUSH was
  * negotiated comes back through driver_ok, which the core calls again
@@ -50,6 +56,18 @@ struct vblk_opts {
 	int direct; /* cache=none: O_DIRECT */
 };
 
+/* Per-pass budget of vblk's queue_notify (see above). */
+#define VBLK_PASS_REQS  64
+#define VBLK_PASS_BYTES (16ULL << 20)
+
+/* The IN/OUT request being served, from its header (read once). */
+struct vblk_req {
+	int in;          /* IN (guest reads) or OUT */
+	uint64_t sector;
+	uint32_t len;    /* data bytes */
+	uint32_t done;   /* of them moved so far */
+};
+
 struct vblk {
 	const struct gmem *m;
 	int fd;
@@ -61,6 +79,8 @@ struct vblk {
 	uint64_t sectors;
 	char serial[VBLK_SERIAL_LEN];
 	struct virtq_chain chain;        /* the request being served */
+	int busy;                        /* chain is an IN/OUT with req.done < req.len */
+	struct vblk_req req;
 	struct iovec iov[VIRTQ_MAX_CHAIN]; /* its data buffers, for preadv/pwritev */
 	/* Counters: virtio_stat_add / virtio_stat_get (virtio.h). */
 	uint64_t reads, writes, flushes, errors, bytes_read, bytes_written;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "../log.h"
 
@@ -336,7 +337,10 @@ static void virtio_core_process_locked(struct virtio_core *c, unsigned qi)
 	if (!(c->status & VIRTIO_STATUS_DRIVER_OK) || !q->ready ||
 	    (c->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		return;
+	q->more = false;
 	n = c->ops->queue_notify(c->dev, q, qi);
+	if (q->more && n >= 0 && c->kick)
+		c->kick(c->kick_ctx, qi); /* budget spent: another pass, after the loop looks for stop */
 	if (n < 0) {
 		virtio_core_needs_reset(c); /* virtq.c logged the chain, rate-limited */
 		return;
@@ -346,16 +350,39 @@ static void virtio_core_process_locked(struct virtio_core *c, unsigned qi)
 		virtio_core_interrupt(c, VIRTIO_ISR_QUEUE, (int)qi);
 }
 
+/*
+ * The I/O thread's way in: a mutex is not fair, and a thread that unlocks
+ * and locks again pass after pass would keep a vCPU blocked in a register
+ * access (and so out of pause and stop) for as long as the guest keeps the
+ * queue full. So wait, up to VIRTIO_CORE_YIELD_NS, while anyone waits for
+ * the lock. No syscall: the clock is the vDSO's.
+ */
+#define VIRTIO_CORE_YIELD_NS 2000000
+static void virtio_core_lock_io(struct virtio_core *c)
+{
+	struct timespec t0, t;
+
+	if (__atomic_load_n(&c->waiters, __ATOMIC_RELAXED)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while (__atomic_load_n(&c->waiters, __ATOMIC_RELAXED) &&
+		       (t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) <
+			       VIRTIO_CORE_YIELD_NS);
+	}
+	virtio_core_lock(c);
+}
+
 void virtio_core_process(struct virtio_core *c, unsigned qi)
 {
-	virtio_core_lock(c);
+	virtio_core_lock_io(c);
 	virtio_core_process_locked(c, qi);
 	virtio_core_unlock(c);
 }
 
 void virtio_core_notify(struct virtio_core *c, unsigned qi)
 {
-	virtio_core_lock(c);
+	virtio_core_lock_io(c);
 	if (c->ops && qi < c->ops->nr_queues) {
 		virtio_stat_add(&c->notifies, 1);
 		/*
@@ -588,6 +615,25 @@ static void virtio_core_apply(struct virtio_core *c, const struct virtio_core_im
 	}
 }
 
+/*
+ * After a load: a driver that made requests and notified before the save
+ * will not notify again, so kick each ready queue whose avail index is ahead
+ * of the device's cursor (read from guest memory; a wrong value from a
+ * hostile guest costs only a spurious pass). Lock held.
+ */
+static void virtio_core_kick_pending(struct virtio_core *c)
+{
+	for (unsigned i = 0; c->kick && i < c->ops->nr_queues; i++) {
+		struct virtq *q = &c->vq[i];
+		uint8_t idx[2];
+
+		if (!q->ready || gmem_read(c->mem, q->avail + 2, idx, sizeof(idx)) < 0)
+			continue;
+		if ((uint16_t)(idx[0] | idx[1] << 8) != q->last_avail_idx)
+			c->kick(c->kick_ctx, i);
+	}
+}
+
 int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 {
 	struct virtio_core_image img;
@@ -625,8 +671,10 @@ int virtio_core_load(struct virtio_core *c, struct snap_in *in)
 	}
 	virtio_core_apply(c, &img);
 	/* A running device learns its negotiated features again, as at DRIVER_OK. */
-	if (c->status & VIRTIO_STATUS_DRIVER_OK)
+	if (c->status & VIRTIO_STATUS_DRIVER_OK) {
 		c->ops->driver_ok(c->dev, c->drv_features & virtio_core_offered(c));
+		virtio_core_kick_pending(c);
+	}
 	virtio_core_unlock(c);
 	return 0;
 }

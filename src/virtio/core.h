@@ -85,6 +85,7 @@ struct virtio_core_queue {
 struct virtio_core {
 	pthread_mutex_t lock;
 	int lock_inited;
+	unsigned waiters; /* threads in virtio_core_lock (relaxed atomics) */
 	const char *name;                 /* instance, for logs: "virtio-blk1" (static storage) */
 	const struct virtio_dev_ops *ops; /* NULL until attached */
 	void *dev;
@@ -98,6 +99,15 @@ struct virtio_core {
 	 */
 	int (*irq_vector)(void *ctx, int qi);
 	void *irq_ctx;
+	/*
+	 * Set by the transport: queue qi has work left after a bounded pass
+	 * (virtq.more) or after a load; have the I/O loop process it again
+	 * later (the transports signal the queue's doorbell eventfd, so the
+	 * loop sees a stop between passes). Called with the lock held, so it
+	 * must not take it. NULL: the work waits for the driver's next notify.
+	 */
+	void (*kick)(void *ctx, unsigned qi);
+	void *kick_ctx;
 
 	/* Driver-visible state (saved). The selectors are plain registers a
 	 * transport may write directly under the lock; nothing depends on them. */
@@ -133,9 +143,16 @@ void virtio_core_attach(struct virtio_core *c, const char *name, const struct vi
 /* Destroy the device (if attached) and the mutex. The interrupt edge is the transport's. */
 void virtio_core_destroy(struct virtio_core *c);
 
+/*
+ * Takes c->lock, counting the caller in c->waiters meanwhile: queue work on
+ * the I/O thread, which re-takes the lock pass after pass, first lets those
+ * waiting (a vCPU's register access) go ahead (virtio_core_process).
+ */
 static inline void virtio_core_lock(struct virtio_core *c)
 {
+	__atomic_add_fetch(&c->waiters, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&c->lock);
+	__atomic_sub_fetch(&c->waiters, 1, __ATOMIC_RELAXED);
 }
 
 static inline void virtio_core_unlock(struct virtio_core *c)
@@ -223,7 +240,8 @@ int virtio_core_save(struct virtio_core *c, struct snap_out *out);
  * Replace the state with what virtio_core_save wrote; in must hold exactly
  * that. Hostile input: 0, or -EINVAL (logged once) with core and device
  * reset, never half-loaded. A loaded state with DRIVER_OK calls the
- * device's driver_ok with the negotiated features, as the driver's write did.
+ * device's driver_ok with the negotiated features, as the driver's write did,
+ * and kicks every ready queue whose avail ring holds work not yet taken.
  */
 int virtio_core_load(struct virtio_core *c, struct snap_in *in);
 /* The core's counters: requests, notifies, interrupts, resets, errors. Any thread. */

@@ -94,6 +94,12 @@ static void vmmio_ring(struct virtio_mmio *t, uint32_t qi)
 		log_warn("%s: queue %u doorbell: %s", t->core.name, qi, strerror(errno));
 }
 
+/* The core's kick (core.h): work is left on queue qi, ring its doorbell again. */
+static void vmmio_kick(void *ctx, unsigned qi)
+{
+	vmmio_ring(ctx, qi);
+}
+
 static void vmmio_write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
 	struct virtio_core *c = &t->core;
@@ -297,6 +303,8 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct machine *m, const char 
 	int ret;
 
 	virtio_core_attach(&t->core, name, ops, dev, m->mem);
+	t->core.kick = vmmio_kick;
+	t->core.kick_ctx = t;
 	t->m = m;
 	t->base = base;
 	t->gsi = gsi;

@@ -360,11 +360,24 @@ static int vnet_tx_iov(struct vnet *n, struct virtq *q, uint8_t *hdr)
 	return k < 0 ? (k == -EFAULT ? k : 0) : k + 1;
 }
 
+/*
+ * Send at most VNET_TX_BUDGET frames per pass, so a driver that refills
+ * as fast as we send cannot hold the core's lock; frames left set q->more
+ * and the core has the I/O loop come back.
+ */
 static int vnet_tx(struct vnet *n, struct virtq *q)
 {
-	int pushed = 0, ret;
+	int pushed = 0, ret = 0;
 
-	while ((ret = virtq_pop(q, &n->chain)) > 0) {
+	for (;;) {
+		if (pushed >= VNET_TX_BUDGET) {
+			q->more = true;
+			break;
+		}
+		ret = virtq_pop(q, &n->chain);
+		if (ret <= 0)
+			break;
+
 		uint8_t hdr[VNET_HDR_SIZE];
 		int k = vnet_tx_iov(n, q, hdr);
 		ssize_t w = -1;

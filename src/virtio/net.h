@@ -53,6 +53,8 @@
 #define VNET_MAC_LEN 6
 /* struct virtio_net_hdr with num_buffers: 12 bytes under VIRTIO_F_VERSION_1 (§5.1.6). */
 #define VNET_HDR_SIZE 12
+/* Frames sent per transmit-queue pass; more set virtq.more for another pass. */
+#define VNET_TX_BUDGET 64
 
 struct vnet_opts {
 	char tap[IFNAMSIZ];          /* interface name */

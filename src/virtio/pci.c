@@ -351,6 +351,24 @@ static int vpci_in(uint64_t off, unsigned len, uint64_t base, uint64_t size)
 	return off >= base && off - base <= size && len <= size - (off - base);
 }
 
+/* Signal queue qi's doorbell eventfd, as an absorbed notify would (no such queue: ignored). */
+static void vpci_ring(struct virtio_pci *t, unsigned qi)
+{
+	uint64_t one = 1;
+
+	if (qi >= t->core.ops->nr_queues || t->db[qi].fd < 0)
+		return;
+	if (write(t->db[qi].fd, &one, sizeof(one)) != sizeof(one) &&
+	    virtio_log_ratelimit(&t->core.logged))
+		log_warn("%s: queue %u doorbell: %s", t->core.name, qi, strerror(errno));
+}
+
+/* The core's kick (core.h): work is left on queue qi, ring its doorbell again. */
+static void vpci_kick(void *ctx, unsigned qi)
+{
+	vpci_ring(ctx, qi);
+}
+
 /*
  * A notify write that reached user space (no ioeventfd, or one it did not
  * match): the queue is the slot's, whatever the value (§4.1.4.4); signal
@@ -358,17 +376,13 @@ static int vpci_in(uint64_t off, unsigned len, uint64_t base, uint64_t size)
  */
 static void vpci_notify_write(struct virtio_pci *t, uint64_t off, unsigned len)
 {
-	uint64_t slot = off - VIRTIO_PCI_NOTIFY, one = 1;
+	uint64_t slot = off - VIRTIO_PCI_NOTIFY;
 	unsigned qi;
 
 	if (slot % VIRTIO_PCI_NOTIFY_MULT || (len != 2 && len != 4))
 		return;
 	qi = (unsigned)(slot / VIRTIO_PCI_NOTIFY_MULT);
-	if (qi >= t->core.ops->nr_queues || t->db[qi].fd < 0)
-		return;
-	if (write(t->db[qi].fd, &one, sizeof(one)) != sizeof(one) &&
-	    virtio_log_ratelimit(&t->core.logged))
-		log_warn("%s: queue %u doorbell: %s", t->core.name, qi, strerror(errno));
+	vpci_ring(t, qi);
 }
 
 static int vpci_bar_read(void *dev, unsigned bar, uint64_t off, void *data, unsigned len)
@@ -871,6 +885,8 @@ int virtio_pci_init(struct virtio_pci *t, const struct machine *m, const char *n
 	vpci_reset_fields(t);
 	t->core.irq_ctx = t;
 	t->core.irq_vector = vpci_irq;
+	t->core.kick = vpci_kick;
+	t->core.kick_ctx = t;
 	virtio_core_unlock(&t->core);
 	for (unsigned i = 0; i < ops->nr_queues; i++) {
 		ret = vpci_doorbell_open(t, i);

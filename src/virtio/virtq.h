@@ -75,6 +75,12 @@ struct virtq {
 	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 	bool indirect;  /* VIRTIO_F_INDIRECT_DESC negotiated */
 	bool broken;    /* a malformed chain was seen; pop refuses until reset */
+	/*
+	 * Set by a device's queue_notify that stopped at its per-pass budget
+	 * with work left (the core clears it before each pass and, when set
+	 * after one, kicks the queue again through the transport). Not state.
+	 */
+	bool more;
 
 	uint16_t last_avail_idx; /* next avail ring entry the device consumes */
 	uint16_t used_idx;       /* shadow of used->idx, which only we write */

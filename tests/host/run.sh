@@ -308,6 +308,13 @@ grep -E '^(ok  |FAIL|SKIP|     \|)' "$T/hostile"
 read -r hp hf hs < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$T/hostile" | tail -1)
 if [ -z "${hp:-}" ]; then bad hostile-guest "no result line from tests/host/hostile-guest.sh"
 else pass=$((pass + hp)); fail=$((fail + hf)); skip=$((skip + hs)); fi
+# ---- a guest flooding virtio-blk cannot stall vmon (#12): tests/host/hostile-io.sh
+# (FLOOD_SECS, default 20), its cases counted here.
+VMON=${FAST:-build/vmon} tests/host/hostile-io.sh >"$T/hostile-io" 2>&1
+grep -E '^(ok  |FAIL|SKIP|     \|)' "$T/hostile-io"
+read -r hp hf hs < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$T/hostile-io" | tail -1)
+if [ -z "${hp:-}" ]; then bad hostile-io "no result line from tests/host/hostile-io.sh"
+else pass=$((pass + hp)); fail=$((fail + hf)); skip=$((skip + hs)); fi
 # ---- the sandbox's seccomp filters (tests/host/seccomp.sh, with this $VMON): its counts folded in
 sc_out=$(VMON=$VMON tests/host/seccomp.sh 2>&1)
 grep -E '^(ok|FAIL|SKIP) |^     \|' <<<"$sc_out"
