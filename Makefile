@@ -15,6 +15,8 @@ LDLIBS   += -lfdt
 LDLIBS   += -lseccomp
 # The management API server and CLI (src/api/, src/cli/): HTTP server and client.
 API_LIBS := -lmicrohttpd -lcurl
+# libarchive: `vmon export`/`vmon import`'s one-file VM archive (a pax tar, sparse members).
+API_LIBS += -larchive
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 BUILD    := build

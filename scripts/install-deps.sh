@@ -14,6 +14,7 @@ PKGS=(
 	e2fsprogs                   # ext2 image + debugfs for the virtio-blk e2e test
 	clang libclang-rt-14-dev    # libFuzzer harnesses (make fuzz; a short run in make test)
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl  # management API: HTTP server, JSON, client; curl in its tests
+	libarchive-dev              # vmon export/import: the VM archive (pax tar with sparse disk members)
 	libsodium-dev  # snapshots: BLAKE2b section checksums and the host-key HMAC (crypto_auth)
 	gnuplot-nox                 # make bench: the plots
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make ARCH=arm64 (vmon for arm64, arm64 kernels)

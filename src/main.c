@@ -57,6 +57,8 @@ static const char usage_main[] =
 	"  gc      list (--yes: remove) long-stopped VMs and orphaned state\n"
 	"  snapshot  snapshot a VM into a directory (NAME DIR [--diff] [--paused])\n"
 	"  restore   start a new VM from a snapshot (DIR --name NAME [--allow-rollback])\n"
+	"  export    write a VM as one archive file (NAME FILE [--key K] [--force])\n"
+	"  import    recreate a VM from an archive (FILE [--name N] [--dir D] [--key K])\n"
 #else
 	"\n"
 	"This build has no management API or commands (built with VMON_NO_API).\n"

@@ -3,7 +3,7 @@
  * the commands that talk to a VM's API: pause, resume, inspect.
  * create is in cli_create.c, ls and gc in cli_ls.c, stop and rm in
  * cli_stop.c, console in cli_console.c, snapshot and restore in
- * cli_snapshot.c.
+ * cli_snapshot.c, export and import in cli_export.c.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -234,6 +234,7 @@ static const struct {
 	{ "resume", cli_resume }, { "stop", cli_stop },	      { "rm", cli_rm },
 	{ "inspect", cli_inspect }, { "console", cli_console }, { "gc", cli_gc },
 	{ "snapshot", cli_snapshot }, { "restore", cli_restore },
+	{ "export", cli_export }, { "import", cli_import },
 };
 
 int cli_is_command(const char *cmd)

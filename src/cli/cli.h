@@ -1,6 +1,6 @@
 /*
  * cli.h: the management commands of vmon (create, ls, pause, resume, stop,
- * rm, inspect, console, gc, snapshot, restore). Each VM is its own detached `vmon run
+ * rm, inspect, console, gc, snapshot, restore, export, import). Each VM is its own detached `vmon run
  * --state-dir DIR --name NAME` process; these commands manage those
  * processes through the state directory (src/cli/state.h) and their HTTP
  * API on DIR/api.sock (src/cli/client.h).

@@ -23,6 +23,8 @@ int cli_rm(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_snapshot(int argc, char **argv);
 int cli_restore(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 /* "vmon: CMD: message" on stderr. */
 __attribute__((format(printf, 2, 3))) void cli_err(const char *cmd, const char *fmt, ...);
@@ -43,6 +45,27 @@ int cli_load(const char *cmd, const char *name, char *root, struct state_entry *
  * Verifies pid and start time first. 0 when the process is gone.
  */
 int cli_stop_entry(const char *cmd, struct state_entry *e, unsigned timeout);
+
+/*
+ * Snapshot helpers (cli_snapshot.c), shared with export/import (cli_export.c).
+ * cli_snap_api: one API request on sock; 0 on a 2xx (*reply_body, when
+ * asked, is the malloc'd answer), else CLI_FAIL after printing why.
+ * cli_snap_vm_state: the VM's state as GET / reports it ("Running",
+ * "Paused", "Not started") into st.
+ */
+int cli_snap_api(const char *cmd, const char *name, const char *sock, const char *method,
+		 const char *path, const char *body, char **reply_body);
+int cli_snap_vm_state(const char *cmd, const char *name, const char *sock, char *st, size_t len);
+/*
+ * `vmon restore`'s path: start a kernel-less managed VM NAME (cli_create),
+ * call prepare(its DIR, arg) when given (nonzero: give up), then load the
+ * full snapshot state/mem into it (PUT /snapshot/load: host key, rollback
+ * rule). On any failure the new VM is stopped and its DIR removed.
+ * 0, or CLI_FAIL after printing why.
+ */
+int cli_restore_files(const char *cmd, const char *name, const char *state, const char *mem,
+		      int paused, int allow_rollback, int (*prepare)(const char *dir, void *arg),
+		      void *arg);
 
 /* Ctrl-A escapes of `vmon console` (pure, unit-tested). */
 struct cli_escape {

@@ -67,8 +67,7 @@ static const char help_restore[] =
 	"older snapshots are refused as foreign.\n"
 	"Exit status: 0 restored, 1 failure, 2 usage error.\n";
 
-/* One API request on sock; 0 on a 2xx, else CLI_FAIL after printing why. */
-static int snap_api(const char *cmd, const char *name, const char *sock, const char *method,
+int cli_snap_api(const char *cmd, const char *name, const char *sock, const char *method,
 		    const char *path, const char *body, char **reply_body)
 {
 	char err[STATE_ERR_MAX], fault[512];
@@ -90,12 +89,11 @@ static int snap_api(const char *cmd, const char *name, const char *sock, const c
 	return ret;
 }
 
-/* The VM's state as GET / reports it ("Running", "Paused", "Not started") into st. */
-static int snap_vm_state(const char *cmd, const char *name, const char *sock, char *st, size_t len)
+int cli_snap_vm_state(const char *cmd, const char *name, const char *sock, char *st, size_t len)
 {
 	struct json_object *o, *v;
 	char *body = NULL;
-	int ret = snap_api(cmd, name, sock, "GET", "/", NULL, &body);
+	int ret = cli_snap_api(cmd, name, sock, "GET", "/", NULL, &body);
 
 	if (ret)
 		return ret;
@@ -223,26 +221,26 @@ int cli_snapshot(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/api.sock", e.dir);
 	ret = snap_paths("snapshot", a.pos[1], 1, state, mem);
 	if (!ret)
-		ret = snap_vm_state("snapshot", e.name, sock, st, sizeof(st));
+		ret = cli_snap_vm_state("snapshot", e.name, sock, st, sizeof(st));
 	if (!ret && strcmp(st, "Running") && strcmp(st, "Paused")) {
 		cli_err("snapshot", "%s has no VM to snapshot yet (%s)", e.name, st);
 		ret = CLI_FAIL;
 	}
 	if (!ret && !strcmp(st, "Running")) {
-		ret = snap_api("snapshot", e.name, sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL);
+		ret = cli_snap_api("snapshot", e.name, sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL);
 		paused_here = !ret;
 	}
 	if (!ret) {
 		const char *vals[] = { a.diff ? "Diff" : "Full", state, mem };
 
 		body = snap_body(keys, vals, NULL, 3);
-		ret = body ? snap_api("snapshot", e.name, sock, "PUT", "/snapshot/create", body, NULL)
+		ret = body ? cli_snap_api("snapshot", e.name, sock, "PUT", "/snapshot/create", body, NULL)
 			   : CLI_FAIL;
 		free(body);
 	}
 	/* A VM this command paused runs on, unless --paused asked otherwise (and it worked). */
 	if (paused_here && (ret || !a.paused) &&
-	    snap_api("snapshot", e.name, sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL)) {
+	    cli_snap_api("snapshot", e.name, sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL)) {
 		cli_err("snapshot", "%s stays paused", e.name);
 		ret = CLI_FAIL;
 	}
@@ -254,26 +252,61 @@ int cli_snapshot(int argc, char **argv)
 }
 
 /* A refused load leaves a VM process that never ran: stop it and free the name. */
-static void restore_undo(struct state_entry *e)
+static void restore_undo(const char *cmd, struct state_entry *e)
 {
-	if (cli_stop_entry("restore", e, CLI_STOP_TIMEOUT) == 0 && state_rmtree(e->dir) == 0)
-		cli_err("restore", "%s: nothing restored; its VM process is stopped and removed", e->name);
+	if (cli_stop_entry(cmd, e, CLI_STOP_TIMEOUT) == 0 && state_rmtree(e->dir) == 0)
+		cli_err(cmd, "%s: nothing restored; its VM process is stopped and removed", e->name);
 	else
-		cli_err("restore", "%s: could not stop the VM process; `vmon rm --force %s`", e->name,
+		cli_err(cmd, "%s: could not stop the VM process; `vmon rm --force %s`", e->name,
 			e->name);
+}
+
+int cli_restore_files(const char *cmd, const char *name, const char *state, const char *mem,
+		      int paused, int allow_rollback, int (*prepare)(const char *dir, void *arg),
+		      void *arg)
+{
+	static const char *const keys[] = { "snapshot_path", "mem_file_path", "resume_vm",
+					    "allow_rollback" };
+	const int bools[] = { 0, 0, !paused, allow_rollback };
+	const char *vals[] = { state, mem, NULL, NULL };
+	char root[STATE_PATH_MAX], sock[STATE_PATH_MAX + 16];
+	char *create_argv[3];
+	struct state_entry e;
+	char *body;
+	int ret;
+
+	/* A managed VM process that waits for its configuration: `vmon create NAME` without a kernel. */
+	create_argv[0] = "create";
+	create_argv[1] = (char *)name;
+	create_argv[2] = NULL;
+	ret = cli_create(2, create_argv);
+	if (ret)
+		return ret;
+	ret = cli_load(cmd, name, root, &e);
+	if (ret)
+		return ret;
+	snprintf(sock, sizeof(sock), "%s/api.sock", e.dir);
+	ret = prepare ? prepare(e.dir, arg) : 0;
+	if (!ret) {
+		body = snap_body(keys, vals, bools, 4);
+		ret = body ? cli_snap_api(cmd, name, sock, "PUT", "/snapshot/load", body, NULL)
+			   : CLI_FAIL;
+		free(body);
+	}
+	if (ret) {
+		restore_undo(cmd, &e);
+		state_entry_free(&e);
+		return CLI_FAIL;
+	}
+	state_entry_free(&e);
+	return CLI_OK;
 }
 
 int cli_restore(int argc, char **argv)
 {
-	static const char *const keys[] = { "snapshot_path", "mem_file_path", "resume_vm",
-					    "allow_rollback" };
-	char root[STATE_PATH_MAX], sock[STATE_PATH_MAX + 16];
 	char state[PATH_MAX], mem[PATH_MAX];
-	char *create_argv[3];
 	struct snap_args a;
-	struct state_entry e;
 	struct stat sb;
-	char *body;
 	int ret;
 
 	if (cli_wants_help(argc, argv)) {
@@ -293,31 +326,9 @@ int cli_restore(int argc, char **argv)
 		cli_err("restore", "%s: no snapshot here (want the files state and memory)", a.pos[0]);
 		return CLI_FAIL;
 	}
-	/* A managed VM process that waits for its configuration: `vmon create NAME` without a kernel. */
-	create_argv[0] = "create";
-	create_argv[1] = (char *)a.name;
-	create_argv[2] = NULL;
-	ret = cli_create(2, create_argv);
+	ret = cli_restore_files("restore", a.name, state, mem, a.paused, a.allow_rollback, NULL, NULL);
 	if (ret)
 		return ret;
-	ret = cli_load("restore", a.name, root, &e);
-	if (ret)
-		return ret;
-	snprintf(sock, sizeof(sock), "%s/api.sock", e.dir);
-	{
-		const char *vals[] = { state, mem, NULL, NULL };
-		const int bools[] = { 0, 0, !a.paused, a.allow_rollback };
-
-		body = snap_body(keys, vals, bools, 4);
-	}
-	ret = body ? snap_api("restore", a.name, sock, "PUT", "/snapshot/load", body, NULL) : CLI_FAIL;
-	free(body);
-	if (ret) {
-		restore_undo(&e);
-		state_entry_free(&e);
-		return CLI_FAIL;
-	}
 	printf("%s: restored from %s; %s\n", a.name, a.pos[0], a.paused ? "paused" : "running");
-	state_entry_free(&e);
 	return CLI_OK;
 }
