@@ -27,6 +27,10 @@
 #   run: "suite" = boot, native and scale; "stock"; default "suite stock"; other words, such as
 #   bench/run.sh's exitcost and mips, are ignored here), BENCH_STOCK_ROUNDS (default 3),
 #   BENCH_STOCK_TIMEOUT (s per stock run, default 300; the mmio runs get a third of it),
+#   BENCH_STOCK_CMDLINE (the stock kernel's command line for both VMMs, default
+#   "console=ttyS0 panic=-1 quiet"), BENCH_STOCK_VMON_ARGS (more vmon options for the stock runs, e.g. --stats) and
+#   BENCH_STOCK_LOG_TAIL (N: every stock run's last N console lines into the console log,
+#   prefixed L2LOG; default 0) to see where a stock boot's exits go,
 #   VMON_NESTED_TSC_MHZ,
 #   VMON_CACHE (see scripts/lib/nested.sh, scripts/lib/cache.sh).
 # Exit status: 0 the L1 run completed (failed runs are in OUT as failures), 2 L1 timed out,
@@ -147,7 +151,7 @@ add_file /bin/inner-vmm "$tmp/inner-vmm"
 
 # ---- stock: Debian's kernel with its initramfs (scripts/build-initramfs-stock.sh), whose /init
 # a second cpio archive replaces (a later archive's file overwrites an earlier one's).
-stock_cmdline="console=ttyS0 panic=-1 quiet"
+stock_cmdline=${BENCH_STOCK_CMDLINE:-"console=ttyS0 panic=-1 quiet"}
 if [ $run_stock = 1 ]; then
 	mkdir -p "$tmp/stock"
 	case $mmio_ko in
@@ -167,7 +171,7 @@ read -r up _ </proc/uptime
 echo "VMON-L2-INIT-OK uptime=$up cpus=$(grep -c '^processor' /proc/cpuinfo)"
 loaded=0 failed=
 while read -r ko; do
-	case $ko in */virtio*.ko | */hw_random/*.ko) ;; *) continue ;; esac
+	case $ko in */virtio_net.ko) continue ;; */virtio*.ko | */hw_random/*.ko) ;; *) continue ;; esac
 	if insmod "$ko" 2>/dev/null; then loaded=$((loaded + 1)); else n=${ko##*/}; failed="$failed${failed:+,}${n%.ko}"; fi
 done </etc/vmon-modules
 # virtio_mmio takes its devices from module parameters only with CMDLINE_DEVICES built in
@@ -204,7 +208,8 @@ EOF
 #!/bin/sh
 case \$1 in
 vmon-pci | vmon-mmio)
-	exec /bin/vmon run --transport "\${1#vmon-}" --kernel /l2/stock/vmlinuz \\
+	# shellcheck disable=SC2086 # a word list
+	exec /bin/vmon run ${BENCH_STOCK_VMON_ARGS:-} --transport "\${1#vmon-}" --kernel /l2/stock/vmlinuz \\
 		--initrd /l2/stock/initrd.cpio --mem 256M --cpus 1 --cmdline "$stock_cmdline reboot=k" ;;
 qemu)
 	exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,pcie=on -enable-kvm -cpu host \\
@@ -229,6 +234,7 @@ RUN_SUITE=$run_suite
 RUN_STOCK=$run_stock
 STOCK_ROUNDS=$stock_rounds
 STOCK_TIMEOUT=$stock_timeout
+STOCK_LOG_TAIL=${BENCH_STOCK_LOG_TAIL:-0}
 EOF
 cat >>"$tmp/init" <<'EOF'
 mount -t proc proc /proc
@@ -268,6 +274,7 @@ stock() { # VMM ROUND: the mmio runs are expected not to find their devices: a s
 	show "$(l1bench --tag "kind=stock vmm=$1 cpus=1 round=$2" --idle-ms 0 --guest-mib 256 \
 		--note VMON-STOCK-BENCH --kvm-exits --timeout "$t" --log /tmp/l2.log \
 		-- /bin/inner-vmm-stock "$1" </dev/null)"
+	[ "$STOCK_LOG_TAIL" = 0 ] || tail -n "$STOCK_LOG_TAIL" /tmp/l2.log | sed 's/^/L2LOG /'
 }
 if [ -c /dev/kvm ] && [ "$RUN_STOCK" = 1 ]; then
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
