@@ -137,7 +137,7 @@ cat >"$tmp/inner-vmm" <<EOF
 vmm=\$1 cpus=\$2 mib=\$3 test=\${4:+ vmon.test=\$4}
 case \$vmm in
 vmon)
-	exec /bin/vmon run --kernel /l2/bzImage --initrd /l2/initrd.cpio --mem "\${mib}M" \\
+	exec /bin/vmon run --transport mmio --kernel /l2/bzImage --initrd /l2/initrd.cpio --mem "\${mib}M" \\
 		--cpus "\$cpus" --cmdline "$l2_cmdline\$test reboot=k" ;;
 qemu)
 	exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,acpi=off -enable-kvm -cpu host \\
