@@ -3,8 +3,8 @@
  * it and the VMM). It starts COUNT copies of a command (a VMM booting L2, or a workload),
  * reads their stdout+stderr line by line and timestamps, with CLOCK_MONOTONIC:
  *   launch            fork of the child
- *   marker            the line holding "VMON-L2-INIT-OK" (the L2 init marker; its uptime=
- *                     and cpus= fields are kept)
+ *   marker            the line holding --marker (default "VMON-L2-INIT-OK", the L2 init
+ *                     marker; its uptime= and cpus= fields are kept)
  *   reset             the line holding "Restarting system" (L2's kernel, just before its reset)
  *   exit              the child's exit (wait4: status and ru_maxrss)
  *   span              between a line holding --span BEGIN and one holding END (a workload)
@@ -14,12 +14,14 @@
  * each child's stdin (the L2 side waits for it on its console).
  *
  * usage: l1bench [-n COUNT] [--tag TEXT] [--idle-ms MS] [--send STR] [--guest-mib MIB]
- *                [--span BEGIN END] [--timeout S] [--log FILE] -- CMD [ARG...]
+ *                [--span BEGIN END] [--timeout S] [--log FILE] [--marker TEXT]
+ *                [--note TEXT] [--kvm-exits] -- CMD [ARG...]
  * Prints one line per child:
  *   BENCH-RAW <tag> i=<k> rc=<status|timeout|signal-N> marker_ms=<launch->marker|-> ...
  * and, with -n > 1, one aggregate line (all=1) with the time until the last marker and the
  * summed RSS. A field that could not be measured is "-": the report shows it as a failure.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +38,13 @@
 
 #define MAX_CHILDREN 16
 #define LINE_MAX_LEN 1024
+#define KVM_DEBUGFS "/sys/kernel/debug/kvm"
+#define NOTE_MAX_LEN 256
+
+/* L1 KVM's exit counters of one child's VMs: exits, io_exits, mmio_exits (-1: not read) */
+struct kvm_exits {
+	long long total, io, mmio;
+};
 
 struct child {
 	pid_t pid;
@@ -47,6 +56,8 @@ struct child {
 	int cpus;
 	long hwm_kb, rss_kb, own_kb, maxrss_kb;
 	int status_known, status, timed_out;
+	struct kvm_exits ex_init, ex_last;
+	char note[NOTE_MAX_LEN];
 };
 
 static int64_t now_us(void)
@@ -114,10 +125,82 @@ static long own_rss_kb(pid_t pid, long limit_kb)
 	return total;
 }
 
+static long long read_ll(const char *dir, const char *name)
+{
+	char path[512];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", KVM_DEBUGFS, dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Sum the counters of every VM directory "<pid>-<fd>" of pid; 0 when one was read. */
+static int kvm_exits_read(pid_t pid, struct kvm_exits *out)
+{
+	struct kvm_exits sum = { 0, 0, 0 };
+	char prefix[32];
+	size_t plen;
+	struct dirent *e;
+	int found = 0;
+	DIR *d = opendir(KVM_DEBUGFS);
+
+	if (!d)
+		return -ENOENT;
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%d-", (int)pid);
+	while ((e = readdir(d))) {
+		long long t, io, mm;
+
+		if (strncmp(e->d_name, prefix, plen))
+			continue;
+		t = read_ll(e->d_name, "exits");
+		io = read_ll(e->d_name, "io_exits");
+		mm = read_ll(e->d_name, "mmio_exits");
+		if (t < 0 || io < 0 || mm < 0)
+			continue;
+		sum.total += t;
+		sum.io += io;
+		sum.mmio += mm;
+		found = 1;
+	}
+	closedir(d);
+	if (!found)
+		return -ENOENT;
+	*out = sum;
+	return 0;
+}
+
+static void fmt_ll(char *buf, size_t n, long long v)
+{
+	if (v < 0)
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%lld", v);
+}
+
+/* note="..." with the text's double quotes and backslashes made harmless for the report */
+static void note_keep(char *dst, const char *src)
+{
+	size_t k = 0;
+
+	while (*src == ' ')
+		src++;
+	for (; *src && k < NOTE_MAX_LEN - 1; src++)
+		dst[k++] = (*src == '"' || *src == '\\') ? '\'' : *src;
+	dst[k] = '\0';
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: l1bench [-n COUNT] [--tag TEXT] [--idle-ms MS] [--send STR] "
-			"[--guest-mib MIB] [--span BEGIN END] [--timeout S] [--log FILE] -- CMD [ARG...]\n");
+			"[--guest-mib MIB] [--span BEGIN END] [--timeout S] [--log FILE] "
+			"[--marker TEXT] [--note TEXT] [--kvm-exits] -- CMD [ARG...]\n");
 	exit(2);
 }
 
@@ -125,6 +208,8 @@ int main(int argc, char **argv)
 {
 	struct child c[MAX_CHILDREN];
 	const char *tag = "", *send = NULL, *span_b = NULL, *span_e = NULL, *logpath = NULL;
+	const char *marker = "VMON-L2-INIT-OK", *note = NULL;
+	int want_exits = 0;
 	long idle_ms = 1000, guest_mib = 256, timeout_s = 300;
 	int n = 1, i, argi = 1, sampled = 0, alive;
 	int64_t t_deadline;
@@ -147,6 +232,12 @@ int main(int argc, char **argv)
 			timeout_s = atol(argv[++argi]);
 		else if (!strcmp(a, "--log") && argi + 1 < argc)
 			logpath = argv[++argi];
+		else if (!strcmp(a, "--marker") && argi + 1 < argc && argv[argi + 1][0])
+			marker = argv[++argi];
+		else if (!strcmp(a, "--note") && argi + 1 < argc && argv[argi + 1][0])
+			note = argv[++argi];
+		else if (!strcmp(a, "--kvm-exits"))
+			want_exits = 1;
 		else if (!strcmp(a, "--span") && argi + 2 < argc) {
 			span_b = argv[++argi];
 			span_e = argv[++argi];
@@ -168,6 +259,8 @@ int main(int argc, char **argv)
 		c[i].t_marker = c[i].t_reset = c[i].t_exit = c[i].t_span_b = c[i].t_span_e = -1;
 		c[i].hwm_kb = c[i].rss_kb = c[i].own_kb = c[i].maxrss_kb = -1;
 		c[i].cpus = -1;
+		c[i].ex_init.total = c[i].ex_init.io = c[i].ex_init.mmio = -1;
+		c[i].ex_last = c[i].ex_init;
 		strcpy(c[i].uptime, "-");
 		if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) {
 			perror("l1bench: pipe");
@@ -245,6 +338,10 @@ int main(int argc, char **argv)
 				}
 			t_deadline = INT64_MAX;
 		}
+		if (want_exits)
+			for (i = 0; i < n; i++)
+				if (c[i].out_fd >= 0)
+					kvm_exits_read(c[i].pid, &c[i].ex_last);
 		if (poll(p, (nfds_t)n, (int)(wait_us / 1000) + 1) < 0 && errno != EINTR) {
 			perror("l1bench: poll");
 			return 1;
@@ -260,6 +357,8 @@ int main(int argc, char **argv)
 			if (got <= 0) {
 				struct rusage ru;
 
+				if (want_exits) /* the output ended: the VM may still be there */
+					kvm_exits_read(c[i].pid, &c[i].ex_last);
 				close(c[i].out_fd);
 				c[i].out_fd = -1;
 				if (wait4(c[i].pid, &c[i].status, 0, &ru) == c[i].pid) {
@@ -286,17 +385,24 @@ int main(int argc, char **argv)
 				if (logf)
 					fprintf(logf, "[%d %.3f] %s\n", i, (double)(t - c[i].t_launch) / 1e6,
 						c[i].line);
-				if (c[i].t_marker < 0 && (s = strstr(c[i].line, "VMON-L2-INIT-OK"))) {
+				if (c[i].t_marker < 0 && (s = strstr(c[i].line, marker))) {
 					const char *u = strstr(s, "uptime="), *cp = strstr(s, "cpus=");
 
 					c[i].t_marker = t;
+					if (want_exits)
+						kvm_exits_read(c[i].pid, &c[i].ex_init);
 					if (u)
 						sscanf(u + 7, "%31[0-9.]", c[i].uptime);
 					if (cp)
 						c[i].cpus = atoi(cp + 5);
 				}
-				if (c[i].t_reset < 0 && strstr(c[i].line, "Restarting system"))
+				if (c[i].t_reset < 0 && strstr(c[i].line, "Restarting system")) {
 					c[i].t_reset = t;
+					if (want_exits)
+						kvm_exits_read(c[i].pid, &c[i].ex_last);
+				}
+				if (note && !c[i].note[0] && (s = strstr(c[i].line, note)))
+					note_keep(c[i].note, s + strlen(note));
 				if (span_b && c[i].t_span_b < 0 && strstr(c[i].line, span_b))
 					c[i].t_span_b = t;
 				else if (span_e && c[i].t_span_b >= 0 && c[i].t_span_e < 0 &&
@@ -334,8 +440,23 @@ int main(int argc, char **argv)
 			fmt_long(ow, sizeof(ow), c[i].own_kb);
 			fmt_long(mr, sizeof(mr), c[i].maxrss_kb);
 			printf("BENCH-RAW %s i=%d rc=%s marker_ms=%s l2_uptime_s=%s cpus=%s hwm_kb=%s "
-			       "rss_kb=%s own_kb=%s reset_exit_ms=%s span_ms=%s exit_ms=%s maxrss_kb=%s\n",
+			       "rss_kb=%s own_kb=%s reset_exit_ms=%s span_ms=%s exit_ms=%s maxrss_kb=%s",
 			       tag, i, rc, mk, c[i].uptime, cp, hw, rs, ow, re, sp, ex, mr);
+			if (want_exits) {
+				char e0[24], e1[24], e2[24], e3[24], e4[24], e5[24];
+
+				fmt_ll(e0, sizeof(e0), c[i].ex_init.total);
+				fmt_ll(e1, sizeof(e1), c[i].ex_init.io);
+				fmt_ll(e2, sizeof(e2), c[i].ex_init.mmio);
+				fmt_ll(e3, sizeof(e3), c[i].ex_last.total);
+				fmt_ll(e4, sizeof(e4), c[i].ex_last.io);
+				fmt_ll(e5, sizeof(e5), c[i].ex_last.mmio);
+				printf(" kvm_exits_init=%s kvm_io_init=%s kvm_mmio_init=%s kvm_exits=%s "
+				       "kvm_io=%s kvm_mmio=%s", e0, e1, e2, e3, e4, e5);
+			}
+			if (note)
+				printf(" note=\"%s\"", c[i].note[0] ? c[i].note : "-");
+			printf("\n");
 			if (!strcmp(rc, "0") && c[i].t_marker >= 0)
 				ok++;
 			if (c[i].t_marker > last_marker)

@@ -112,7 +112,7 @@ cat >"$tmp/inner-vmm" <<EOF
 #!/bin/sh
 case \$1 in
 vmon)
-	exec /bin/vmon run --kernel /l2/bzImage --initrd /l2/initrd.cpio --mem 256M --cpus 1 \\
+	exec /bin/vmon run --transport mmio --kernel /l2/bzImage --initrd /l2/initrd.cpio --mem 256M --cpus 1 \\
 		--cmdline "$l2_cmdline reboot=k" --disk /tmp/disk.img --net tap=tap0,mac=$mac${BENCH_VMON_NET:+,$BENCH_VMON_NET} --stats ;;
 qemu)
 	exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,acpi=off -enable-kvm -cpu host \\

@@ -133,7 +133,7 @@ cat >"$tmp/inner-vmm" <<EOF
 # inner-vmm TEST: boot L2 running l2-tests/TEST with virtio-net on tap0
 case $inner in
 vmon)
-	exec /bin/vmon run ${VMON_STRESS_ARGS:-} --stats --kernel /l2/bzImage --initrd /l2/initrd.cpio \\
+	exec /bin/vmon run ${VMON_STRESS_ARGS:-} --stats --transport mmio --kernel /l2/bzImage --initrd /l2/initrd.cpio \\
 		--mem 256M --cpus 1 --cmdline "$l2_cmdline vmon.test=\$1 reboot=k" $vmon_disk --net tap=tap0,mac=$mac ;;
 qemu)
 	exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm,acpi=off -enable-kvm -cpu host \\

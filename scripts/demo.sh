@@ -12,7 +12,8 @@ kernel=$(scripts/build-kernel.sh l2)
 initrd=$(scripts/build-initramfs.sh)
 if [ -c /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
 	echo "demo: hardware KVM here: booting the guest directly (Ctrl-A x quits)" >&2
-	exec build/vmon run --kernel "$kernel/bzImage" --initrd "$initrd" --cpus 2 --mem 256M \
+	# the project's L2 kernel has no PCI: virtio-mmio (vmon's default on x86 is pci)
+	exec build/vmon run --transport mmio --kernel "$kernel/bzImage" --initrd "$initrd" --cpus 2 --mem 256M \
 		--stats --cmdline "console=ttyS0 reboot=k panic=-1"
 fi
 why="no /dev/kvm"

@@ -26,8 +26,11 @@
  *                          "seccomp": bool}
  * Names follow Firecracker's where it has the field; "vmon" holds vmon's own.
  * vm_config_to_json writes every member (initrd_path only when set,
- * guest_mac only when given), so from_json(to_json(c)) == c field for
- * field for every valid c.
+ * guest_mac only when given, arch only when set) and "transport" always,
+ * resolved (vm_config_transport: "pci" when none was given on x86), so
+ * from_json(to_json(c)) == c field for field for every valid c, except
+ * that an empty transport comes back as the one it resolved to (which
+ * resolves the same, so to_json of the result is the same text).
  *
  * Threads: a config belongs to whoever fills it; a running VM's is read-only.
  */
@@ -65,7 +68,7 @@ struct vm_config {
 	struct vnet_opts nets[VM_MAX_NETS];
 	unsigned nr_nets;
 	char arch[16];              /* "" or "native": the host's; "x86_64", "mips32" */
-	char transport[8];          /* virtio transport: "" (the arch's default), "mmio", "pci" */
+	char transport[8];          /* "" (the arch's default, vm_config_transport), "mmio", "pci" */
 	int seccomp;                /* per-thread seccomp filters (sandbox/seccomp.h); default 1 */
 };
 
@@ -81,6 +84,14 @@ void vm_config_defaults(struct vm_config *c);
  * an API client).
  */
 int vm_config_validate(const struct vm_config *c, char *err, size_t errlen);
+
+/*
+ * The virtio transport c's VM gets: c->transport when given, otherwise the
+ * arch's default: "pci" on x86 (a stock distribution kernel finds its
+ * devices on PCI, not in virtio-mmio command-line windows), "mmio" on arm64
+ * and mips32 (no PCI). Never NULL; a static string or c's own field.
+ */
+const char *vm_config_transport(const struct vm_config *c);
 
 /*
  * Copy s into a config string field of size cap. -ENAMETOOLONG (nothing

@@ -203,7 +203,7 @@ static int virtio_devices_add(const struct machine *m, const struct vm_config *c
 
 int virtio_devices_create(const struct machine *m, const struct vm_config *c)
 {
-	int pci = !strcmp(c->transport, "pci");
+	int pci = !strcmp(vm_config_transport(c), "pci");
 
 	if (pci && !m->pci) {
 		log_err("--transport pci: this machine has no PCI host bridge");

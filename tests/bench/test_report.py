@@ -118,5 +118,70 @@ _, r2, _ = report.parse(["BENCH-RAW kind=boot vmm=qemu cpus=2 round=3 i=0 rc=0 m
                          "l2_uptime_s=- cpus=- hwm_kb=- exit_ms=5014.5"])
 check("a failed run keeps the vCPU count it was asked for", r2[0]["cpus"] == "2", r2)
 
+# ---- the stock-kernel part (kind=stock), alone in its run (cases="stock")
+STOCK = """\
+BENCH-META cases="stock" bench_cases="stock" stock_rounds=3 stock_kernel=6.1.0-57-amd64
+BENCH-RAW kind=stock vmm=vmon-pci cpus=1 round=1 i=0 rc=0 marker_ms=500.0 l2_uptime_s=1.0 hwm_kb=1024 kvm_exits_init=100 kvm_io_init=40 kvm_mmio_init=2 kvm_exits=120 kvm_io=50 kvm_mmio=5 note="virtio=1 rng=virtio_rng.0 pci=2 mmio=none why=-"
+BENCH-RAW kind=stock vmm=qemu cpus=1 round=1 i=0 rc=0 marker_ms=1000.0 l2_uptime_s=2.0 hwm_kb=2048 kvm_exits_init=200 kvm_io_init=90 kvm_mmio_init=10 kvm_exits=220 kvm_io=95 kvm_mmio=15 note="virtio=1 rng=virtio_rng.0 pci=2 mmio=none why=-"
+BENCH-RAW kind=stock vmm=vmon-mmio cpus=1 round=1 i=0 rc=0 marker_ms=450.0 l2_uptime_s=1.0 hwm_kb=1024 kvm_exits_init=90 kvm_io_init=40 kvm_mmio_init=1 kvm_exits=110 kvm_io=45 kvm_mmio=1 note="virtio=0 rng=none pci=1 mmio=loaded why=virtio_mmio:_unknown_parameter_'device'_ignored"
+BENCH-RAW kind=stock vmm=vmon-pci cpus=1 round=2 i=0 rc=0 marker_ms=700.0 l2_uptime_s=1.0 hwm_kb=1024 kvm_exits_init=110 kvm_io_init=44 kvm_mmio_init=2 kvm_exits=130 kvm_io=52 kvm_mmio=5 note="virtio=1 rng=virtio_rng.0 pci=2 mmio=none why=-"
+BENCH-RAW kind=stock vmm=qemu cpus=1 round=2 i=0 rc=0 marker_ms=1200.0 l2_uptime_s=2.0 hwm_kb=2048 kvm_exits_init=100 kvm_io_init=90 kvm_mmio_init=10 kvm_exits=220 kvm_io=95 kvm_mmio=15 note="virtio=1 rng=virtio_rng.0 pci=2 mmio=none why=-"
+BENCH-RAW kind=stock vmm=vmon-mmio cpus=1 round=2 i=0 rc=timeout marker_ms=- l2_uptime_s=- hwm_kb=- kvm_exits_init=- kvm_io_init=- kvm_mmio_init=- kvm_exits=- kvm_io=- kvm_mmio=- note="-"
+BENCH-RAW kind=stock vmm=vmon-pci cpus=1 round=3 i=0 rc=0 marker_ms=600.0 l2_uptime_s=1.0 hwm_kb=1024 kvm_exits_init=105 kvm_io_init=42 kvm_mmio_init=2 kvm_exits=125 kvm_io=51 kvm_mmio=5 note="virtio=1 rng=virtio_rng.0 pci=2 mmio=none why=-"
+BENCH-RAW kind=stock vmm=qemu cpus=1 round=3 i=0 rc=3 marker_ms=- l2_uptime_s=- hwm_kb=- kvm_exits_init=- kvm_io_init=- kvm_mmio_init=- kvm_exits=- kvm_io=- kvm_mmio=- note="-"
+"""
+sm, sr, se = report.parse(STOCK.splitlines())
+srep = report.build(sm, sr, se)
+st = srep["stock"]
+check("stock: rows parsed per VMM", st and st["vmon-pci"]["marker"].values == [500.0, 600.0, 700.0], st)
+check("stock: a note's words are parsed", report.note_fields(sr[2]).get("virtio") == "0"
+      and report.note_fields(sr[2]).get("why", "").startswith("virtio_mmio"), sr[2].get("note"))
+check("stock: io+mmio exits summed per run",
+      st["vmon-pci"]["user_init"].values == [42.0, 44.0, 46.0], st["vmon-pci"]["user_init"].values)
+check("stock: QEMU's crashed run is a failure", st["qemu"]["marker"].fmt() == "1100.0 (1000.0-1200.0) n=2 FAIL 1/3",
+      st["qemu"]["marker"].fmt())
+check("stock: mmio status says init, no device and why",
+      st["vmon-mmio"]["status"] == "init 1/2, virtio device found 0/2 (virtio mmio: unknown parameter 'device' ignored)",
+      st["vmon-mmio"]["status"])
+ts = {name: (value, ok) for name, value, ok in srep["targets"]}
+k600 = "stock kernel launch->init <= 0.6x QEMU microvm,pcie=on (vmon --transport pci)"
+kex = "stock kernel KVM exits launch->init (PCI enumeration) <= 1.0x QEMU (vmon --transport pci)"
+check("stock: 600/1100 = 0.55 holds the 0.6x target", k600 in ts and abs(ts[k600][0] - 600 / 1100) < 1e-9
+      and ts[k600][1] is True, ts.get(k600))
+check("stock: exits 105/150 = 0.70 holds", kex in ts and abs(ts[kex][0] - 0.7) < 1e-9 and ts[kex][1] is True,
+      ts.get(kex))
+check("stock-only run: no suite or exit-cost targets, no suite failures",
+      set(ts) == {k600, kex} and not srep["boot"] and not srep["exit"], sorted(ts))
+# QEMU's failed run counts; vmon-mmio's timeout (it is expected not to boot usefully) does not
+check("stock: failures count vmon-pci and QEMU only", srep["failures"] == 1, srep["failures"])
+slow = STOCK.replace("marker_ms=600.0", "marker_ms=900.0")
+rs = report.build(*report.parse(slow.splitlines()))
+tslow = {name: (value, ok) for name, value, ok in rs["targets"]}
+vs = tslow.get(k600, (None, None))
+check("stock: 700/1100 = 0.64 does not hold", vs[1] is False and abs((vs[0] or 0) - 700 / 1100) < 1e-9, vs)
+rows = report.summary_rows(srep)
+check("stock: summary rows for both transports",
+      any(r[0] == "stock kernel launch->init, --transport pci (ms)" and r[3] == "0.55" for r in rows)
+      and any(r[0] == "stock kernel launch->init, --transport mmio (ms)" for r in rows), rows)
+with tempfile.TemporaryDirectory() as d:
+    rawf = os.path.join(d, "raw.txt")
+    with open(rawf, "w") as f:
+        f.write(STOCK)
+    old = sys.stdout
+    sys.stdout = open(os.devnull, "w")
+    try:
+        rc = report.main(["report.py", rawf, d, "--no-plots", "--date", "2026-01-02"])
+    finally:
+        sys.stdout.close()
+        sys.stdout = old
+    md = open(os.path.join(d, "report.md")).read()
+    check("report.md: stock section with the mmio reason and no suite table",
+          rc == 0 and "## Stock kernel" in md and "| vmon --transport mmio |" in md
+          and "unknown parameter 'device' ignored" in md and "launch->init, 1 vCPU" not in md, md[:600])
+# an old raw file (no cases=) still means the suite
+om, _, _ = report.parse(['BENCH-META rounds=1 scale="1"'])
+check("raw without cases= is the suite, no stock part", report.build(om, [], [])["stock"] == {}
+      and report.build(om, [], [])["boot"], report.build(om, [], [])["stock"])
+
 print(f"{passed} passed, {failed} failed, 0 skipped")
 sys.exit(1 if failed else 0)

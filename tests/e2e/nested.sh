@@ -39,6 +39,8 @@
 # acpi-poweroff (vmon): the l2pci kernel (scripts/build-kernel.sh l2pci) powers off through ACPI S5;
 # it also needs vmon to say so: its "guest powered off (ACPI S5)" line or the acpi-pm
 # device's --stats row counting one poweroff.
+# The non-PCI cases boot the project's L2 kernel (guests/linux/l2.config: no PCI) and give vmon
+# --transport mmio; its default on x86 is pci.
 # PCI cases (issue #11; both inner VMMs; vmon gets --transport pci, QEMU -M q35 with
 # virtio-*-pci devices; each must end by powering off):
 #   stock-root       Debian's linux-image-6.1.0-*-amd64 (scripts/fetch-stock-kernel.sh) with its
@@ -48,7 +50,8 @@
 #                    out of L1 through L1's own disk: the outer QEMU gives L1 a virtio-blk-pci
 #                    drive holding a copy of the image, L1 copies it to RAM for the inner VMM and
 #                    back to the drive after the case; the host then reads the file with debugfs
-#                    and checks the file system with e2fsck -fn.
+#                    and checks the file system with e2fsck -fn. vmon gets no --transport here:
+#                    the issue's user story, the stock kernel on the default (pci on x86).
 #   pci-blk-net-rng  the project's L2 kernel with ACPI and PCI (build-kernel.sh l2pci) runs
 #                    guests/linux/l2-tests/pcidev (disk read, ping over tap0, /dev/hwrng, and
 #                    PCI-MSI lines for every virtio device in /proc/interrupts), then poweroff.
@@ -108,9 +111,10 @@ if [ "$inner" = vmon ]; then
 fi
 # ---- PCI cases (issue #11), for both inner VMMs; run by /bin/inner-vmm-pci, which takes
 # name CPUS KERNEL TEST and then KEY=VALUE words: initrd=, mem=, disk=PATH[,ro],
-# net=TAP,MAC, append=WORD (added to the kernel command line).
+# net=TAP,MAC, append=WORD (added to the kernel command line), transport=default (vmon gets
+# no --transport: its default must be the PCI one; QEMU ignores it).
 pci_cases=(
-	"stock-root 1 /l2/stock/vmlinuz - initrd=/l2/stock/initrd.cpio mem=512M disk=/tmp/stock-root.img append=root=/dev/vda append=rw"
+	"stock-root 1 /l2/stock/vmlinuz - initrd=/l2/stock/initrd.cpio mem=512M disk=/tmp/stock-root.img append=root=/dev/vda append=rw transport=default"
 	"pci-blk-net-rng 1 /l2/bzImage-pci pcidev disk=/l2/pci-disk.img,ro net=tap0,52:54:00:12:34:56 append=vmon.test=poweroff"
 )
 declare -A is_pci_case=()
@@ -258,7 +262,7 @@ if [ "$inner" = vmon ]; then
 	add_with_libs "$vmm" /bin/vmon
 	# shellcheck disable=SC2016 # $1/$2 expand in the generated script
 	inner_cmd='cpus=$1 kernel=$2 test=$3; shift 3; [ "$test" = - ] && test=
-exec /bin/vmon run '"${VMON_NESTED_VMON_ARGS:-}"' --stats --kernel "$kernel" --initrd /l2/initrd.cpio --mem 256M \
+exec /bin/vmon run '"${VMON_NESTED_VMON_ARGS:-}"' --stats --transport mmio --kernel "$kernel" --initrd /l2/initrd.cpio --mem 256M \
 	--cpus "$cpus" --cmdline "'"$l2_cmdline_common"' reboot=k${test:+ vmon.test=$test}" "$@"'
 else
 	add_with_libs "$qemu_bin" /usr/bin/qemu-system-x86_64
@@ -274,7 +278,8 @@ exec /usr/bin/qemu-system-x86_64 -L /usr/share/qemu -M microvm -enable-kvm -cpu 
 fi
 
 # ---- /bin/inner-vmm-pci CPUS KERNEL TEST KEY=VALUE...: the PCI cases' inner VMM command
-# (KEY=VALUE as in pci_cases above; the rng is always there). vmon gets --transport pci,
+# (KEY=VALUE as in pci_cases above; the rng is always there). vmon gets --transport pci
+# (none for transport=default),
 # QEMU a q35 machine (ACPI, MCFG, MSI; SeaBIOS boots the kernel).
 cat >"$tmp/inner-vmm-pci" <<EOF
 #!/bin/sh
@@ -286,12 +291,13 @@ EOF
 cat >>"$tmp/inner-vmm-pci" <<'EOF'
 cpus=$1 kernel=$2 test=$3
 shift 3
-initrd=/l2/initrd.cpio mem=256M append= devs= n=0
+initrd=/l2/initrd.cpio mem=256M append= devs= n=0 transport="--transport pci"
 for a in "$@"; do
 	case $a in
 	initrd=*) initrd=${a#*=} ;;
 	mem=*) mem=${a#*=} ;;
 	append=*) append="$append ${a#*=}" ;;
+	transport=default) transport= ;;
 	disk=*)
 		d=${a#*=} n=$((n + 1)) ro=
 		if [ $inner = vmon ]; then
@@ -315,8 +321,8 @@ for a in "$@"; do
 done
 [ "$test" = - ] || append=" vmon.test=$test$append" # the case's test runs first
 if [ $inner = vmon ]; then
-	# shellcheck disable=SC2086 # $vmon_args and $devs are word lists
-	exec /bin/vmon run $vmon_args --stats --transport pci --kernel "$kernel" --initrd "$initrd" \
+	# shellcheck disable=SC2086 # $vmon_args, $transport and $devs are word lists
+	exec /bin/vmon run $vmon_args --stats $transport --kernel "$kernel" --initrd "$initrd" \
 		--mem "$mem" --cpus "$cpus" --cmdline "$base reboot=k$append" $devs
 fi
 # shellcheck disable=SC2086

@@ -10,7 +10,8 @@
  * Checked: a refusal comes with a one-line message and leaves the output
  * untouched; an accepted config passes vm_config_check(VM_CONFIG_NO_HOST),
  * its strings are terminated within their fields, and it survives
- * to_json -> from_json unchanged, byte for byte. ASan/UBSan catch the rest.
+ * to_json -> from_json unchanged, byte for byte, but for an empty transport,
+ * which comes back resolved (vm_config_transport). ASan/UBSan catch the rest.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&again, 0, sizeof(again));
 	ret = vm_config_from_json(out, strlen(out), &again, err2, sizeof(err2));
 	FUZZ_CHECK(ret == 0);
+	if (!cfg.transport[0])
+		FUZZ_CHECK(!vm_config_set_str(cfg.transport, sizeof(cfg.transport),
+					      vm_config_transport(&cfg)));
 	FUZZ_CHECK(!memcmp(&cfg, &again, sizeof(cfg)));
 	free(out);
 	return 0;

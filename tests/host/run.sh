@@ -68,9 +68,14 @@ if kvm_case pci; then
 		else bad pci "rng requests=$req (want 1), or BAR 4 not at 0xc0000000 size 16 KiB"; fi
 	fi
 fi
-# Without --transport pci the bus has only the host bridge: the guest finds no rng.
+# No --transport on x86 is pci (a stock kernel's devices are on PCI): the same guest finds its rng.
+if kvm_case pci-default; then
+	vm pci-default -k $G/pci.elf --mem 4M
+	want pci-default 0 '^PASS pci$' && ok "pci-default (no --transport: virtio-pci)"
+fi
+# With --transport mmio the bus has only the host bridge: the guest finds no rng.
 if kvm_case pci-absent; then
-	vm pci-absent -k $G/pci.elf --mem 4M
+	vm pci-absent -k $G/pci.elf --mem 4M --transport mmio
 	want pci-absent 0 '^FAIL pci: no virtio-rng function$' && ok pci-absent
 fi
 
@@ -274,8 +279,10 @@ if kvm_case disk-errors; then
 	vm disk -k $G/hello.elf --mem 4M --disk "$T/odd.img";   one_line disk-odd-size 1 'not a non-zero multiple of 512'
 	vm disk -k $G/hello.elf --mem 4M --disk "$T/odd.img,fast"; one_line disk-bad-option 2 'want PATH\[,ro\]'
 	head -c 65536 /dev/zero >"$T/ok.img"
-	vm disk -k $G/hello.elf --mem 4M --disk "$T/ok.img,ro" --stats
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/ok.img,ro" --stats --transport mmio
 	want disk-attached 0 '^PASS hello$' 'virtio-blk0 @0xd0001000: .*irq 6' && ok disk-attached
+	vm disk -k $G/hello.elf --mem 4M --disk "$T/ok.img,ro" --stats # the default: a PCI function
+	want disk-attached-pci 0 '^PASS hello$' '^  virtio-blk0: .* msix [0-9]+' && ok disk-attached-pci
 fi
 if kvm_case bzimage-truncated; then
 	vm trunc -k "$T/trunc" --mem 16M;         one_line bzimage-truncated 1 'truncated'

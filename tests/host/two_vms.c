@@ -7,7 +7,8 @@
  * their own PASS line, and neither output may contain the other's.
  * Before running, each VM's whole device list (as vm_create built it: the
  * PC devices and the virtio transports) goes through save -> load -> save,
- * and the two saves must be byte-identical.
+ * and the two saves must be byte-identical. A takes the default transport
+ * (virtio-pci on x86), B virtio-mmio, so both kinds of device list go through.
  *
  * Usage: two_vms GUEST_A.elf GUEST_B.elf  (prints "N passed, N failed")
  */
@@ -25,6 +26,7 @@
 struct run {
 	const char *kernel;
 	unsigned cpus;
+	const char *transport; /* "": the arch's default */
 	char out_path[64];
 	enum vm_exit why;
 	int create_ret;
@@ -74,6 +76,7 @@ static void *run_vm(void *arg)
 		vm_config_set_str(cfg->kernel, sizeof(cfg->kernel), r->kernel);
 		cfg->mem_bytes = 16ULL << 20;
 		cfg->ncpus = r->cpus;
+		vm_config_set_str(cfg->transport, sizeof(cfg->transport), r->transport);
 	}
 	if (vm && cfg && fd >= 0)
 		r->create_ret = vm_create(vm, cfg, &host);
@@ -106,7 +109,7 @@ static int file_has(const char *path, const char *needle)
 
 int main(int argc, char **argv)
 {
-	struct run r[2] = { { .cpus = 1 }, { .cpus = 2 } };
+	struct run r[2] = { { .cpus = 1, .transport = "" }, { .cpus = 2, .transport = "mmio" } };
 	const char *want[2] = { "PASS hello", "PASS smp cpus=2" };
 	pthread_t t[2];
 	int pass = 0, fail = 0;

@@ -479,6 +479,7 @@ static struct dfx *dfx_new(unsigned disks)
 	if (!d || fake_machine_init(&d->fm, RAM_BASE, RAM_SIZE))
 		abort();
 	/* calloc'd: no disks, no NICs (vm_config_defaults is vmconfig.c's, not needed here) */
+	strcpy(d->cfg.transport, "mmio"); /* the fake machine has no PCI; x86's default is pci */
 	for (unsigned i = 0; i < disks; i++) {
 		int fd;
 

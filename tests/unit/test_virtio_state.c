@@ -286,6 +286,7 @@ static struct vm *vm_new_from(const char *tap, const char *src)
 	img_copy(src, v->img, sizeof(v->img));
 	snprintf(v->cfg.disks[0].path, sizeof(v->cfg.disks[0].path), "%s", v->img);
 	v->cfg.nr_disks = 1;
+	strcpy(v->cfg.transport, "mmio"); /* the fake machine has no PCI; x86's default is pci */
 	if (tap) {
 		snprintf(v->cfg.nets[0].tap, sizeof(v->cfg.nets[0].tap), "%s", tap);
 		v->cfg.nr_nets = 1;

@@ -245,6 +245,7 @@ static void same(struct test_ctx *t_, const struct vm_config *a, const struct vm
 		CHECK(!memcmp(a->nets[i].mac, b->nets[i].mac, VNET_MAC_LEN));
 		CHECK_EQ(a->nets[i].no_offload, b->nets[i].no_offload);
 	}
+	CHECK(!strcmp(a->transport, b->transport));
 	/* Built from zeroed structs the same way: the bytes agree too. */
 	CHECK(!memcmp(a, b, sizeof(*a)));
 }
@@ -277,11 +278,12 @@ static void full(struct vm_config *c, unsigned nd, unsigned nn)
 	}
 }
 
+/* from_json(to_json(c)) is c, its empty transport resolved; and to_json of that is the same text. */
 static void round_trip(struct test_ctx *t_, const struct vm_config *c)
 {
-	static struct vm_config back;
+	static struct vm_config back, want;
 	char err[VM_ERR_MAX] = "";
-	char *s = vm_config_to_json(c);
+	char *s = vm_config_to_json(c), *again;
 
 	CHECK(s != NULL);
 	if (!s)
@@ -290,7 +292,13 @@ static void round_trip(struct test_ctx *t_, const struct vm_config *c)
 	CHECK_EQ(vm_config_from_json(s, strlen(s), &back, err, sizeof(err)), 0);
 	if (err[0])
 		fprintf(stderr, "  from_json: %s\n  in: %s\n", err, s);
-	same(t_, c, &back);
+	want = *c;
+	if (!want.transport[0])
+		strcpy(want.transport, vm_config_transport(c));
+	same(t_, &want, &back);
+	again = vm_config_to_json(&back);
+	CHECK(again && !strcmp(again, s));
+	free(again);
 	free(s);
 }
 
@@ -539,6 +547,73 @@ TEST(json_hostile_sizes)
 	free(s);
 }
 
+/* The transport of c with arch and transport set as given (defaults otherwise). */
+static const char *transport_of(const char *arch, const char *transport)
+{
+	static struct vm_config c;
+
+	vm_config_defaults(&c);
+	strcpy(c.kernel, "/k");
+	strcpy(c.arch, arch);
+	strcpy(c.transport, transport);
+	return vm_config_transport(&c);
+}
+
+/*
+ * No --transport: pci on x86 (what a stock kernel probes), mmio on arm64 and
+ * mips32; a given one is kept; the dump names the resolved one.
+ */
+TEST(transport_default)
+{
+	static struct vm_config c, back;
+	char err[VM_ERR_MAX] = "", want[32];
+	char *s;
+#if defined(__x86_64__)
+	const char *native = "pci";
+#else
+	const char *native = "mmio";
+#endif
+
+	CHECK(!strcmp(transport_of("", ""), native));
+	CHECK(!strcmp(transport_of("native", ""), native));
+	CHECK(!strcmp(transport_of("x86_64", ""), "pci"));
+	CHECK(!strcmp(transport_of("mips32", ""), "mmio"));
+	CHECK(!strcmp(transport_of("", "mmio"), "mmio"));
+	CHECK(!strcmp(transport_of("x86_64", "mmio"), "mmio"));
+	CHECK(!strcmp(transport_of("x86_64", "pci"), "pci"));
+	CHECK(!strcmp(transport_of("mips32", "mmio"), "mmio"));
+
+	/* The empty one is valid everywhere: it resolves to one the arch has. */
+	vm_config_defaults(&c);
+	strcpy(c.kernel, "/k");
+	CHECK_EQ(vm_config_check(&c, VM_CONFIG_NO_HOST, err, sizeof(err)), 0);
+	strcpy(c.arch, "mips32");
+	CHECK_EQ(vm_config_check(&c, VM_CONFIG_NO_HOST, err, sizeof(err)), 0);
+	/* Asked for explicitly, pci on the mips32 board is still refused. */
+	strcpy(c.transport, "pci");
+	CHECK_EQ(vm_config_check(&c, VM_CONFIG_NO_HOST, err, sizeof(err)), -EINVAL);
+	CHECK(has(err, "mips32 board has no PCI"));
+
+	/* The dump says what the VM gets, and reading it back keeps it. */
+	vm_config_defaults(&c);
+	strcpy(c.kernel, "/k");
+	s = vm_config_to_json(&c);
+	snprintf(want, sizeof(want), "\"transport\": \"%s\"", native);
+	CHECK(s && strstr(s, want));
+	CHECK(s && vm_config_from_json(s, strlen(s), &back, err, sizeof(err)) == 0);
+	CHECK(!strcmp(back.transport, native));
+	free(s);
+	strcpy(c.arch, "mips32");
+	s = vm_config_to_json(&c);
+	CHECK(s && strstr(s, "\"transport\": \"mmio\""));
+	free(s);
+	strcpy(c.arch, "");
+	strcpy(c.transport, "mmio");
+	s = vm_config_to_json(&c);
+	CHECK(s && strstr(s, "\"transport\": \"mmio\""));
+	free(s);
+}
+
 /* Every strict prefix of a valid document is refused, whatever it ends in. */
 TEST(json_truncated)
 {
@@ -559,4 +634,4 @@ TEST(json_truncated)
 
 TEST_MAIN(T(defaults), T(set_str), T(validate_ok), T(validate_refusals), T(check_flags),
 	  T(json_round_trip), T(json_partial_and_defaults), T(json_hostile),
-	  T(json_hostile_sizes), T(json_truncated))
+	  T(json_hostile_sizes), T(json_truncated), T(transport_default))

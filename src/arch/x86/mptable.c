@@ -29,16 +29,23 @@
 #define MP_NMI         1
 #define MP_EXTINT      3
 #define ISA_IRQS       16
+#define PCI_INTX_FLAGS 0x000f /* polarity 11b active low, trigger 11b level (§4.3.4) */
 
 static size_t mptable_nr_intsrc(void)
 {
 	return ISA_IRQS - 1; /* every ISA IRQ but the cascade (2) */
 }
 
-size_t mptable_size(unsigned ncpus)
+static size_t mptable_nr_pci(const struct mptable_pci *pci)
+{
+	/* its bus entry and one assignment per slot and pin */
+	return pci ? 1 + MPTABLE_PCI_SLOTS * MPTABLE_PCI_PINS : 0;
+}
+
+size_t mptable_size(unsigned ncpus, const struct mptable_pci *pci)
 {
 	return MPF_SIZE + MPC_HDR_SIZE + (size_t)ncpus * MPC_CPU_SIZE +
-	       (2 + mptable_nr_intsrc() + 2) * MPC_SMALL_SIZE;
+	       (2 + mptable_nr_intsrc() + mptable_nr_pci(pci) + 2) * MPC_SMALL_SIZE;
 }
 
 uint8_t mptable_checksum(const uint8_t *p, size_t len)
@@ -63,16 +70,48 @@ static uint8_t *mptable_small(uint8_t *p, uint8_t type, uint8_t a, uint16_t flag
 	return p + MPC_SMALL_SIZE;
 }
 
-int mptable_build(uint8_t *buf, size_t buflen, uint32_t gpa, unsigned ncpus)
+/* Bus 0's INTx assignments; the source bus IRQ is bits 6:2 the device, 1:0 the pin (INTA# 0). */
+static uint8_t *mptable_pci_intsrc(uint8_t *p, const struct mptable_pci *pci, uint8_t ioapic_id,
+				   uint16_t *entries)
+{
+	for (unsigned slot = 0; slot < MPTABLE_PCI_SLOTS; slot++)
+		for (unsigned pin = 1; pin <= MPTABLE_PCI_PINS; pin++) {
+			p = mptable_small(p, MPC_IOINTSRC, MP_INT, PCI_INTX_FLAGS, 0 /* PCI bus */,
+					  (uint8_t)(slot << 2 | (pin - 1)), ioapic_id);
+			p[-1] = (uint8_t)pci->intx_gsi(slot, pin);
+			(*entries)++;
+		}
+	return p;
+}
+
+static int mptable_pci_ok(const struct mptable_pci *pci)
+{
+	if (!pci)
+		return 1;
+	if (!pci->intx_gsi)
+		return 0;
+	for (unsigned slot = 0; slot < MPTABLE_PCI_SLOTS; slot++)
+		for (unsigned pin = 1; pin <= MPTABLE_PCI_PINS; pin++) {
+			unsigned gsi = pci->intx_gsi(slot, pin);
+
+			if (gsi < ISA_IRQS || gsi >= MPTABLE_IOAPIC_PINS)
+				return 0; /* past the IOAPIC, or on an ISA pin */
+		}
+	return 1;
+}
+
+int mptable_build(uint8_t *buf, size_t buflen, uint32_t gpa, unsigned ncpus,
+		  const struct mptable_pci *pci)
 {
 	uint8_t *mpf = buf, *mpc = buf + MPF_SIZE, *p;
 	uint8_t ioapic_id = (uint8_t)ncpus;
+	uint8_t isa_bus = pci ? 1 : 0;
 	uint16_t entries = 0;
 	size_t size;
 
-	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS)
+	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || !mptable_pci_ok(pci))
 		return -EINVAL;
-	size = mptable_size(ncpus);
+	size = mptable_size(ncpus, pci);
 	if (buflen < size)
 		return -ENOSPC;
 	memset(buf, 0, size);
@@ -87,9 +126,16 @@ int mptable_build(uint8_t *buf, size_t buflen, uint32_t gpa, unsigned ncpus)
 		le32_put(p + 8, 0x201);    /* CPUID features: FPU, APIC */
 		p += MPC_CPU_SIZE;
 	}
-	/* Bus 0 is ISA; the type field is 6 bytes, space padded. */
+	/* The buses; the type field is 6 bytes, space padded. */
+	if (pci) {
+		p[0] = MPC_BUS;
+		p[1] = 0;
+		memcpy(p + 2, "PCI   ", 6);
+		p += MPC_SMALL_SIZE;
+		entries++;
+	}
 	p[0] = MPC_BUS;
-	p[1] = 0;
+	p[1] = isa_bus;
 	memcpy(p + 2, "ISA   ", 6);
 	p += MPC_SMALL_SIZE;
 	entries++;
@@ -102,10 +148,12 @@ int mptable_build(uint8_t *buf, size_t buflen, uint32_t gpa, unsigned ncpus)
 		if (irq == 2)
 			continue;
 		p = mptable_small(p, MPC_IOINTSRC, MP_INT, 0 /* bus-default polarity/trigger */,
-				  0 /* ISA */, irq, ioapic_id);
+				  isa_bus, irq, ioapic_id);
 		p[-1] = irq; /* destination INTIN# */
 		entries++;
 	}
+	if (pci)
+		p = mptable_pci_intsrc(p, pci, ioapic_id, &entries);
 	/* LINT0 is the 8259's ExtINT, LINT1 the NMI, on every CPU (0xff). */
 	p = mptable_small(p, MPC_LINTSRC, MP_EXTINT, 0, 0, 0, 0xff);
 	p[-1] = 0;

@@ -222,9 +222,11 @@ static int pc_announce(void *priv, const char *kind, uint64_t base, uint64_t siz
 
 static int pc_write_mptable(struct pc *pc, unsigned ncpus)
 {
-	size_t len = mptable_size(ncpus);
+	/* the PCI host's INTx routing, for guests without ACPI (acpi=off) */
+	const struct mptable_pci pci = { .intx_gsi = pc_intx_gsi };
+	size_t len = mptable_size(ncpus, &pci);
 	uint8_t *mpt = malloc(len);
-	int n = mpt ? mptable_build(mpt, len, BOOT_MPTABLE_ADDR, ncpus) : -ENOMEM;
+	int n = mpt ? mptable_build(mpt, len, BOOT_MPTABLE_ADDR, ncpus, &pci) : -ENOMEM;
 	int ret;
 
 	if (n < 0 || (size_t)n > BOOT_MPTABLE_MAX) {
