@@ -75,7 +75,7 @@ timed() { local t0; t0=$(now_ms); st=$(api "$@"); ms=$(( $(now_ms) - t0 )); }
 create() {
 	local n=$1; shift
 	truncate -s 8G "$T/$n.img"
-	timeout 30 "$VMON" create "$n" -k $G/blkstorm.elf --mem 16M --disk "$T/$n.img" "$@" \
+	timeout 30 "$VMON" create "$n" -k $G/blkstorm.elf --mem 16M --transport mmio --disk "$T/$n.img" "$@" \
 		>"$T/out" 2>"$T/err"
 }
 # end_vm stop|sigterm NAME: sets rc, ems (until state.json says Stopped), ms (until the end).
