@@ -304,6 +304,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 	con = (struct arch_console){ .out_fd = vm->host.console_out_fd,
 				     .rx_space_fd = vm->rx_space_efd };
 	ret = vm->arch->create(&vm->machine, vm->accel, &vm->cfg, &con, &vm->arch_priv);
+	if (!ret && vm->arch->genid) /* the arch's vmgenid device, told at each restore */
+		vm->genid_hook = (struct snap_genid_hook){ vm->arch->genid, vm->arch_priv };
 	if (!ret)
 		ret = virtio_devices_create(&vm->machine, &vm->cfg);
 	if (!ret && !vm->host.restore_mem) /* a restore's RAM already holds the guest */

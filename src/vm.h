@@ -108,7 +108,7 @@ struct vm {
 	char snap_id[64];        /* the VM's name in its snapshots ("" -> "vm") */
 	int snap_dirty_on;       /* dirty logging on since the last snapshot */
 	uint8_t snap_genid[16];  /* VM generation ID, new at each restore (snapshot/genid.h) */
-	struct snap_genid_hook genid_hook; /* set by the vmgenid device (ACPI, #11) */
+	struct snap_genid_hook genid_hook; /* the arch's vmgenid device (arch_ops.genid) */
 };
 
 /*

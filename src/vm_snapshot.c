@@ -427,6 +427,22 @@ out:
 	return ret;
 }
 
+/*
+ * Two restores of one snapshot must not look alike to the guest: a new
+ * generation ID, told through the arch's device (snapshot/genid.h).
+ */
+static int vm_restore_genid(struct vm *vm, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	snap_genid_new(vm->snap_genid);
+	if (vm->genid_hook.fn)
+		ret = vm->genid_hook.fn(vm->genid_hook.ctx, vm->snap_genid);
+	if (ret)
+		snprintf(err, errlen, "telling the guest its new generation ID: %s", strerror(-ret));
+	return ret;
+}
+
 int vm_restore(struct vm *vm, const char *dir, const char *state_dir, int allow_rollback,
 	       char *err, size_t errlen)
 {
@@ -468,13 +484,7 @@ int vm_restore_files(struct vm *vm, const char *state_path, const char *mem_path
 		memcpy(vm->snap_lineage, f->lineage, sizeof(vm->snap_lineage));
 		vm->snap_has_lineage = 1;
 		vm->snap_generation = f->generation;
-		/* Two restores of one snapshot must not look alike to the guest. */
-		randombytes_buf(vm->snap_genid, sizeof(vm->snap_genid));
-		if (vm->genid_hook.fn)
-			ret = vm->genid_hook.fn(vm->genid_hook.ctx, vm->snap_genid);
-		if (ret)
-			snprintf(err, errlen, "telling the guest its new generation ID: %s",
-				 strerror(-ret));
+		ret = vm_restore_genid(vm, err, errlen);
 	}
 out:
 	free(buf);
@@ -527,6 +537,9 @@ int vm_restore_diff(struct vm *vm, const char *dir, const char *state_dir, int a
 	ret = vm_restore_state(vm, f, err, errlen);
 	if (!ret)
 		vm->snap_generation = f->generation;
+	/* The diff's device state replaced what the base's restore told the guest: again. */
+	if (!ret)
+		ret = vm_restore_genid(vm, err, errlen);
 out:
 	free(buf);
 	free(f);

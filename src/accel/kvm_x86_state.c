@@ -10,6 +10,15 @@
  * order or unknown, a length not the struct's size, an MSR count over the
  * bound or an MSR vmon does not save is refused before any ioctl sees it.
  *
+ * The KVM clock record (struct kvm_clock_data) carries the wall time it
+ * was read at in its realtime field, flagged KVM_CLOCK_REALTIME: KVM fills
+ * both atomically where the host has a stable TSC master clock, else vmon
+ * reads CLOCK_REALTIME right after KVM_GET_CLOCK. A load advances the clock
+ * by the wall time since (snapshot/genid.h, snap_clock_advance) and sets it
+ * with flags 0, so it works the same whether or not the host's KVM honours
+ * KVM_CLOCK_REALTIME on KVM_SET_CLOCK (it ignores it without a master
+ * clock). A record without the flag (older snapshots) restores as saved.
+ *
  * Threads: the VMM thread with every vCPU paused (out of KVM_RUN).
  */
 #include <errno.h>
@@ -19,6 +28,7 @@
 
 #include "accel/kvm.h"
 #include "log.h"
+#include "snapshot/genid.h"
 #include "snapshot/stream.h"
 
 enum kvm_x86_rec {
@@ -275,6 +285,39 @@ int kvm_arch_vcpu_load(struct kvm_vcpu *v, struct snap_in *in)
 	return ret ? ret : snap_in_error(in);
 }
 
+/* The KVM clock with the wall time it was read at (see the top of this file). */
+static int kvm_x86_save_clock(int vm_fd, struct snap_out *o, struct kvm_clock_data *clock)
+{
+	memset(clock, 0, sizeof(*clock));
+	if (ioctl(vm_fd, KVM_GET_CLOCK, clock) < 0) {
+		int err = errno;
+
+		log_err("KVM_GET_CLOCK: %s", strerror(err));
+		return -err;
+	}
+	if (!(clock->flags & KVM_CLOCK_REALTIME)) {
+		clock->realtime = snap_wall_ns();
+		if (clock->realtime)
+			clock->flags |= KVM_CLOCK_REALTIME;
+	}
+	kvm_x86_rec(o, KVM_X86_VMREC_CLOCK, clock, sizeof(*clock));
+	return 0;
+}
+
+/* What KVM_SET_CLOCK gets: the saved clock advanced by the wall time since it was read. */
+static void kvm_x86_clock_fixup(struct kvm_clock_data *c)
+{
+	uint64_t then = c->flags & KVM_CLOCK_REALTIME ? c->realtime : 0;
+	uint64_t saved = c->clock;
+
+	c->clock = snap_clock_advance(saved, then, snap_wall_ns());
+	log_info("kvm clock: advanced by %llu ms of wall time since the snapshot",
+		 (unsigned long long)((c->clock - saved) / 1000000));
+	c->flags = 0; /* only the clock value is ours to set */
+	c->realtime = 0;
+	c->host_tsc = 0;
+}
+
 int kvm_arch_vm_save(struct kvm_accel *k, struct snap_out *o)
 {
 	struct kvm_irqchip chip;
@@ -292,8 +335,7 @@ int kvm_arch_vm_save(struct kvm_accel *k, struct snap_out *o)
 		ret = kvm_x86_get_rec(k->vm_fd, KVM_GET_PIT2, "KVM_GET_PIT2", o, KVM_X86_VMREC_PIT,
 				      &pit, sizeof(pit));
 	if (!ret)
-		ret = kvm_x86_get_rec(k->vm_fd, KVM_GET_CLOCK, "KVM_GET_CLOCK", o,
-				      KVM_X86_VMREC_CLOCK, &clock, sizeof(clock));
+		ret = kvm_x86_save_clock(k->vm_fd, o, &clock);
 	return ret ? ret : snap_out_error(o);
 }
 
@@ -323,7 +365,7 @@ int kvm_arch_vm_load(struct kvm_accel *k, struct snap_in *in)
 		if (tag <= KVM_X86_VMREC_IOAPIC && u.chip.chip_id != tag - 1)
 			return snap_in_fail(in);
 		if (tag == KVM_X86_VMREC_CLOCK)
-			u.clock.flags = 0; /* only the clock value is ours to set */
+			kvm_x86_clock_fixup(&u.clock);
 		if (ioctl(k->vm_fd, req[tag], &u) < 0) {
 			int err = errno;
 

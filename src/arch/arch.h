@@ -50,6 +50,11 @@ struct arch_ops {
 	struct uart *(*console)(void *priv);
 	/* Press Ctrl-Alt-Del: 0, -ENOSPC (input queue full) or -ENOTSUP. */
 	int (*ctrl_alt_del)(void *priv);
+	/*
+	 * Tell the guest its VM generation ID changed (snapshot/genid.h): a
+	 * restore calls it once, vCPUs not yet running. NULL: no such device.
+	 */
+	int (*genid)(void *priv, const uint8_t genid[16]);
 	/* Free the arch state (its devices are on the device list, destroyed there). */
 	void (*destroy)(void *priv);
 	/*

@@ -14,8 +14,10 @@
  * them; a classic FADT leaves that boot path as it is and only adds the
  * tables. The cost is the SCI: ISA IRQ 9 (ACPI_SCI_IRQ), level-triggered,
  * active high as the MADT override says (KVM's IOAPIC ignores polarity),
- * kept off pc.c's free lines. vmon never raises it (no fixed events are
- * ever set); SMI_CMD is 0, so the guest finds ACPI mode already on. No PM
+ * kept off pc.c's free lines. vmon raises it for one general-purpose event
+ * only, GPE 0 of the GPE0 block (ACPI_GPE0_STS/EN, in the PM block), which
+ * a restore sets so that dsdt.asl's \_GPE._E00 notifies the vmgenid
+ * device (src/snapshot/genid.h); no fixed events are ever set. SMI_CMD is 0, so the guest finds ACPI mode already on. No PM
  * timer (Linux then uses the TSC, kvmclock or HPET-less PIT). The FADT's
  * reset register (in the same block) lets a guest's ACPI reboot end the VM.
  *
@@ -80,8 +82,10 @@
 #define FADT_SCI_INT       46
 #define FADT_PM1A_EVT_BLK  56
 #define FADT_PM1A_CNT_BLK  64
+#define FADT_GPE0_BLK      80
 #define FADT_PM1_EVT_LEN   88
 #define FADT_PM1_CNT_LEN   89
+#define FADT_GPE0_BLK_LEN  92
 #define FADT_P_LVL2_LAT    96
 #define FADT_P_LVL3_LAT    98
 #define FADT_IAPC_BOOT_ARCH 109
@@ -196,6 +200,9 @@ static void acpi_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 	le32_put(t + FADT_PM1A_CNT_BLK, PC_ACPI_PM_BASE + ACPI_PM1_CNT);
 	t[FADT_PM1_EVT_LEN] = ACPI_PM1_EVT_LEN;
 	t[FADT_PM1_CNT_LEN] = ACPI_PM1_CNT_LEN;
+	/* GPE0: one status and one enable byte in the same block (GPE1 stays absent). */
+	le32_put(t + FADT_GPE0_BLK, PC_ACPI_PM_BASE + ACPI_GPE0_STS);
+	t[FADT_GPE0_BLK_LEN] = ACPI_GPE0_BLK_LEN;
 	le16_put(t + FADT_P_LVL2_LAT, C2_NOT_SUPPORTED);
 	le16_put(t + FADT_P_LVL3_LAT, C3_NOT_SUPPORTED);
 	le16_put(t + FADT_IAPC_BOOT_ARCH,
@@ -304,14 +311,18 @@ int acpi_build(uint8_t *buf, size_t buflen, uint64_t gpa, unsigned ncpus)
 
 struct acpi_pm_state {
 	uint16_t sts, en, cnt; /* cnt: SLP_TYP and the bits the guest set; SLP_EN reads 0 */
+	uint8_t gpe_sts, gpe_en; /* GPE0 block: events 0-7 */
 };
 
 struct acpi_pm {
 	pthread_mutex_t lock;
 	const struct machine *m;
+	struct irq_line sci;  /* ACPI_SCI_IRQ, level */
+	int sci_level;        /* what sci was last driven to, -1: not yet */
 	struct acpi_pm_state s;
 	uint64_t poweroffs, resets, ignored; /* stats */
 	uint64_t logged;                     /* guest-triggered logs, virtio_log_ratelimit */
+	uint64_t sci_logged;                 /* SCI failures after guest writes, log_limited */
 };
 
 enum acpi_pm_action { PM_NONE, PM_POWEROFF, PM_RESET, PM_OTHER_SLEEP };
@@ -330,6 +341,8 @@ static uint8_t acpi_pm_byte(const struct acpi_pm_state *s, uint64_t off)
 	case ACPI_PM1_CNT:
 		v = s->cnt | ACPI_PM1_SCI_EN;
 		break;
+	case ACPI_GPE0_STS:
+		return off == ACPI_GPE0_STS ? s->gpe_sts : s->gpe_en;
 	default:
 		return 0; /* the reset register and the rest read 0 */
 	}
@@ -362,9 +375,55 @@ static enum acpi_pm_action acpi_pm_put(struct acpi_pm_state *s, uint64_t off, ui
 		return *slp_typ == ACPI_SLP_TYP_S5 ? PM_POWEROFF : PM_OTHER_SLEEP;
 	case ACPI_PM_RESET:
 		return off == ACPI_PM_RESET && b == ACPI_RESET_VALUE ? PM_RESET : PM_NONE;
+	case ACPI_GPE0_STS: /* and ACPI_GPE0_EN, the next byte */
+		if (off == ACPI_GPE0_STS)
+			s->gpe_sts &= (uint8_t)~b; /* write 1 to clear */
+		else
+			s->gpe_en = b;
+		return PM_NONE;
 	default:
 		return PM_NONE;
 	}
+}
+
+/* The SCI's level from the state: some event whose status and enable bits are both set. */
+static int acpi_pm_sci_wanted(const struct acpi_pm_state *s)
+{
+	return (s->gpe_sts & s->gpe_en) || (s->sts & s->en);
+}
+
+/*
+ * Drive the SCI to what the state says, if that changed. Called with the
+ * lock held: the line is the in-kernel irqchip's, which never calls back.
+ */
+static int acpi_pm_update_sci(struct acpi_pm *pm)
+{
+	int want = acpi_pm_sci_wanted(&pm->s), ret;
+
+	if (want == pm->sci_level)
+		return 0;
+	ret = irq_line_set(&pm->sci, want);
+	if (ret) {
+		pm->sci_level = -1; /* unknown: drive it again next time */
+		return ret;
+	}
+	pm->sci_level = want;
+	return 0;
+}
+
+int acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned gpe)
+{
+	int ret;
+
+	if (!pm || gpe >= 8 * (ACPI_GPE0_BLK_LEN / 2))
+		return -EINVAL;
+	pthread_mutex_lock(&pm->lock);
+	pm->s.gpe_sts |= (uint8_t)(1u << gpe);
+	ret = acpi_pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	if (ret)
+		log_err("acpi-pm: raising the SCI for GPE %u: %s", gpe, strerror(-ret));
+	return ret;
 }
 
 static int acpi_pm_read(void *dev, uint64_t off, void *data, unsigned len)
@@ -386,7 +445,7 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 	enum acpi_pm_action act = PM_NONE;
 	unsigned slp_typ = 0;
 	uint64_t ignored = 0;
-	int log = 0;
+	int log = 0, sci_ret;
 
 	pthread_mutex_lock(&pm->lock);
 	for (unsigned i = 0; i < len && off + i < ACPI_PM_NR_PORTS; i++) {
@@ -395,6 +454,7 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 		if (act == PM_NONE) /* the first request in an access wins */
 			act = a;
 	}
+	sci_ret = acpi_pm_update_sci(pm);
 	if (act == PM_POWEROFF) {
 		pm->poweroffs++;
 	} else if (act == PM_RESET) {
@@ -412,6 +472,8 @@ static int acpi_pm_write(void *dev, uint64_t off, const void *data, unsigned len
 	else if (log)
 		log_warn("acpi-pm: guest asked for sleep type %u, which vmon does not have: "
 			 "ignored (%llu so far)", slp_typ, (unsigned long long)ignored);
+	if (sci_ret)
+		log_limited(&pm->sci_logged, LOG_ERROR, "acpi-pm: driving the SCI: %s", strerror(-sci_ret));
 	return 0;
 }
 
@@ -421,10 +483,15 @@ static void acpi_pm_reset(void *dev)
 
 	pthread_mutex_lock(&pm->lock);
 	memset(&pm->s, 0, sizeof(pm->s));
+	(void)acpi_pm_update_sci(pm); /* low; a failure is retried on the next change */
 	pthread_mutex_unlock(&pm->lock);
 }
 
-/* Section: sts, en, cnt (u16 each). */
+/*
+ * Section: sts, en, cnt (u16 each), then gpe_sts, gpe_en (u8 each). A
+ * 6-byte section (written before the GPE0 block existed) loads with both
+ * GPE registers 0.
+ */
 static int acpi_pm_save(void *dev, struct snap_out *out)
 {
 	struct acpi_pm *pm = dev;
@@ -433,6 +500,8 @@ static int acpi_pm_save(void *dev, struct snap_out *out)
 	snap_put_u16(out, pm->s.sts);
 	snap_put_u16(out, pm->s.en);
 	snap_put_u16(out, pm->s.cnt);
+	snap_put_u8(out, pm->s.gpe_sts);
+	snap_put_u8(out, pm->s.gpe_en);
 	pthread_mutex_unlock(&pm->lock);
 	return snap_out_error(out);
 }
@@ -440,11 +509,16 @@ static int acpi_pm_save(void *dev, struct snap_out *out)
 static int acpi_pm_load(void *dev, struct snap_in *in)
 {
 	struct acpi_pm *pm = dev;
-	struct acpi_pm_state s;
+	struct acpi_pm_state s = { 0 };
+	int ret;
 
 	s.sts = snap_get_u16(in);
 	s.en = snap_get_u16(in);
 	s.cnt = snap_get_u16(in);
+	if (!snap_in_error(in) && snap_in_left(in)) {
+		s.gpe_sts = snap_get_u8(in);
+		s.gpe_en = snap_get_u8(in);
+	}
 	if (dev_load_whole(in, "acpi-pm")) {
 		acpi_pm_reset(pm);
 		return -EINVAL;
@@ -457,8 +531,12 @@ static int acpi_pm_load(void *dev, struct snap_in *in)
 	}
 	pthread_mutex_lock(&pm->lock);
 	pm->s = s;
+	pm->sci_level = -1; /* the line's level is not in this section: drive it */
+	ret = acpi_pm_update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
-	return 0;
+	if (ret)
+		log_err("acpi-pm: restoring the SCI level: %s", strerror(-ret));
+	return ret;
 }
 
 static unsigned acpi_pm_stats(void *dev, struct dev_stat *out, unsigned max)
@@ -513,6 +591,7 @@ int acpi_pm_new(const struct machine *m, struct acpi_pm **out)
 		return -ret;
 	}
 	pm->m = m;
+	pm->sci = machine_irq_line(m, ACPI_SCI_IRQ);
 	*out = pm;
 	return 0;
 }

@@ -6,7 +6,7 @@
  *
  * Owns: building RSDP, XSDT, FADT, FACS, MADT, MCFG and the DSDT (compiled
  * from dsdt.asl by iasl at build time) into a buffer for a given guest
- * address; the PM device's registers, state and save/load.
+ * address; the PM device's registers (PM1, reset, GPE0), state and save/load.
  * Does not own where the tables go in guest memory (pc.c copies them to
  * PC_ACPI_BASE, boot.c passes the RSDP address to the kernel and reserves
  * the area in e820), the PCI host itself (pci/), nor the MP table, which
@@ -34,6 +34,10 @@
 #define ACPI_PM1_EN       0x02 /*               enable (16 bits) */
 #define ACPI_PM1_CNT      0x04 /* PM1a_CNT_BLK (16 bits) */
 #define ACPI_PM_RESET     0x08 /* FADT RESET_REG (8 bits) */
+#define ACPI_GPE0_STS     0x0c /* GPE0_BLK: status byte (GPEs 0-7), write 1 to clear */
+#define ACPI_GPE0_EN      0x0d /*           enable byte */
+#define ACPI_GPE0_BLK_LEN 2    /* FADT GPE0_BLK_LEN: status half, enable half */
+#define ACPI_GPE_VMGENID  0    /* GPE 0: dsdt.asl's \_GPE._E00 notifies \_SB.VGEN */
 #define ACPI_PM1_EVT_LEN  4
 #define ACPI_PM1_CNT_LEN  2
 
@@ -64,7 +68,9 @@ const uint8_t *acpi_dsdt(size_t *len);
 uint8_t acpi_checksum(const uint8_t *p, size_t len);
 
 /*
- * The PM block. A write of SLP_EN with SLP_TYP S5 to PM1_CNT powers the VM
+ * The PM block. It drives the SCI (ACPI_SCI_IRQ, level) high while a
+ * GPE0 status bit and its enable bit are both set (or a PM1 status bit and
+ * its enable bit); the guest clears a status bit by writing 1 to it. A write of SLP_EN with SLP_TYP S5 to PM1_CNT powers the VM
  * off, a write of ACPI_RESET_VALUE to the reset register resets it: both
  * stop m with VM_EXIT_GUEST_RESET, a clean end, like the i8042's reset.
  * Other sleep types are ignored (logged, rate-limited). 0 or -errno.
@@ -72,5 +78,7 @@ uint8_t acpi_checksum(const uint8_t *p, size_t len);
 struct acpi_pm;
 extern const struct dev_ops acpi_pm_ops;
 int acpi_pm_new(const struct machine *m, struct acpi_pm **out);
+/* Set GPE0 status bit gpe (0..7) as hardware would: the SCI rises if it is enabled. */
+int acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned gpe);
 
 #endif

@@ -5,8 +5,9 @@
  * Owns: the namespace a guest OS walks: the PCI host bridge \_SB.PCI0 (its
  * bus, I/O and memory windows and its INTx routing), a motherboard resource
  * device reserving what the bridge does not claim (the ECAM window MCFG
- * names, Linux insists it be reserved; the ACPI PM block), COM1, and the S5
- * sleep type that powers the VM off.
+ * names, Linux insists it be reserved; the ACPI PM block), COM1, the S5
+ * sleep type that powers the VM off, and the VM generation ID device
+ * \_SB.VGEN with the GPE 0 handler that tells the guest it changed.
  *
  * Compiled at build time by the Makefile with ACPICA's iasl (Debian
  * acpica-tools) into build/gen/dsdt.h, which acpi.c includes; nothing
@@ -14,7 +15,9 @@
  * the numbers below are written out and each names the pc_layout.h macro
  * it must equal; tests/unit/test_acpi.c finds each of them in the AML.
  * Sources: ACPI 6.4 §6.2 (_HID, _CRS), §6.4 (resource descriptors),
- * §6.2.13 (_PRT), §7.4.2 (\_Sx), PCI Firmware 3.2 §4.1.5 (PNP0A08).
+ * §6.2.13 (_PRT), §7.4.2 (\_Sx), §5.6.4.1 (\_GPE._Exx), PCI Firmware 3.2
+ * §4.1.5 (PNP0A08); Microsoft's "Virtual Machine Generation ID" paper for
+ * VGEN (what Linux's drivers/virt/vmgenid.c reads: ADDR, then Notify 0x80).
  */
 DefinitionBlock ("", "DSDT", 2, "VMON  ", "VMONDSDT", 1)
 {
@@ -129,7 +132,7 @@ DefinitionBlock ("", "DSDT", 2, "VMON  ", "VMONDSDT", 1)
             {
                 /* PC_PCI_ECAM_BASE, PC_PCI_ECAM_SIZE: bus 0's ECAM, as MCFG says. */
                 Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000)
-                /* PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS: the PM1 and reset registers. */
+                /* PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS: the PM1, reset and GPE0 registers. */
                 IO (Decode16, 0x0600, 0x0600, 0x01, 0x10)
             })
         }
@@ -144,6 +147,34 @@ DefinitionBlock ("", "DSDT", 2, "VMON  ", "VMONDSDT", 1)
                 IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08)
                 IRQNoFlags () { 4 }
             })
+        }
+
+        /*
+         * The VM generation ID: 16 bytes at PC_VMGENID_ADDR (pc_layout.h,
+         * reserved in e820), rewritten by vmon at each restore. Linux
+         * matches "VM_GEN_COUNTER", which ACPICA makes of this _CID by
+         * upper-casing it (the spelling Hyper-V and QEMU use); _HID is
+         * vmon's own ACPI ID. ADDR: the address as two 32-bit halves.
+         */
+        Device (VGEN)
+        {
+            Name (_HID, "VMON0001")
+            Name (_CID, "VM_Gen_Counter")
+            Name (_DDN, "VM_Gen_Counter")
+            Name (_UID, Zero)
+            Method (ADDR, 0, NotSerialized)
+            {
+                Return (Package () { 0x000EF000, Zero })
+            }
+        }
+    }
+
+    /* GPE 0 (ACPI_GPE_VMGENID): a restore set it; tell VGEN its ID changed. */
+    Scope (\_GPE)
+    {
+        Method (_E00, 0, NotSerialized)
+        {
+            Notify (\_SB.VGEN, 0x80)
         }
     }
 }

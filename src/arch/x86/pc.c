@@ -7,7 +7,8 @@
  * and MMIO windows devices get, announcing virtio-mmio devices on the
  * kernel command line (virtio_mmio.device=), loading the kernel with its
  * zero page or PVH start info, the MP table and the ACPI tables (acpi.c,
- * with its PM block, whose S5 and reset registers end the VM), and the
+ * with its PM block, whose S5 and reset registers end the VM, and the
+ * vmgenid page with its GPE, arch_ops.genid), and the
  * vCPUs' CPUID and boot registers (cpu.c). Does not own the in-kernel irqchip and PIT (the
  * accelerator creates them with the VM) nor the devices' behaviour.
  *
@@ -30,6 +31,7 @@
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
 #include "pci/pci.h"
+#include "snapshot/genid.h"
 #include "loadfile.h"
 #include "log.h"
 #include "util.h"
@@ -52,6 +54,7 @@ struct pc {
 	struct boot_info boot;
 	struct uart *serial0;      /* owned by the device list */
 	struct i8042 *kbd;         /* owned by the device list */
+	struct acpi_pm *pm;        /* owned by the device list; its GPE 0 announces a new genid */
 	unsigned next_irq;         /* index into pc_free_irqs */
 	uint64_t next_mmio;
 	char cmdline[VM_CMDLINE_MAX]; /* the user's, plus announcements */
@@ -113,7 +116,6 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 {
 	struct irq_line com1 = machine_irq_line(pc->m, UART_COM1_IRQ);
 	struct irq_line kbd = machine_irq_line(pc->m, I8042_IRQ);
-	struct acpi_pm *pm;
 	struct rtc *rtc;
 	int ret;
 
@@ -133,9 +135,9 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 	if (!ret)
 		ret = pc_add(pc, PC_PORT_POST, 1, &pc_post_ops, NULL, "post");
 	if (!ret)
-		ret = acpi_pm_new(pc->m, &pm);
+		ret = acpi_pm_new(pc->m, &pc->pm);
 	if (!ret)
-		ret = pc_add(pc, PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS, &acpi_pm_ops, pm, "acpi-pm");
+		ret = pc_add(pc, PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS, &acpi_pm_ops, pc->pm, "acpi-pm");
 	if (!ret)
 		ret = pc_pci(pc);
 	return ret;
@@ -257,6 +259,32 @@ static int pc_write_acpi(struct pc *pc, unsigned ncpus)
 	return ret;
 }
 
+/* The first boot's VM generation ID: random, so two VMs never share one. */
+static int pc_write_genid(struct pc *pc)
+{
+	uint8_t id[SNAP_GENID_LEN];
+
+	snap_genid_new(id);
+	return gmem_write(pc->m->mem, PC_VMGENID_ADDR, id, sizeof(id));
+}
+
+/*
+ * A restore's new generation ID (arch_ops.genid): into the vmgenid page,
+ * then GPE 0, whose _E00 notifies \_SB.VGEN when the guest takes the SCI.
+ */
+static int pc_genid(void *priv, const uint8_t genid[SNAP_GENID_LEN])
+{
+	struct pc *pc = priv;
+	int ret = gmem_write(pc->m->mem, PC_VMGENID_ADDR, genid, SNAP_GENID_LEN);
+
+	if (ret) {
+		log_err("writing the VM generation ID at 0x%llx: %s",
+			(unsigned long long)PC_VMGENID_ADDR, strerror(-ret));
+		return ret;
+	}
+	return acpi_pm_raise_gpe(pc->pm, ACPI_GPE_VMGENID); /* logs its own failure */
+}
+
 static int pc_load_kernel(void *priv, const struct vm_config *c)
 {
 	struct pc *pc = priv;
@@ -277,6 +305,8 @@ static int pc_load_kernel(void *priv, const struct vm_config *c)
 		ret = pc_write_mptable(pc, c->ncpus);
 	if (!ret)
 		ret = pc_write_acpi(pc, c->ncpus);
+	if (!ret)
+		ret = pc_write_genid(pc);
 	if (!ret)
 		ret = boot_set_rsdp(pc->m->mem, &pc->boot, PC_ACPI_BASE);
 	if (!ret) {
@@ -322,5 +352,6 @@ const struct arch_ops x86_pc_arch = {
 	.vcpu_init = pc_vcpu_init,
 	.console = pc_console,
 	.ctrl_alt_del = pc_ctrl_alt_del,
+	.genid = pc_genid,
 	.destroy = pc_destroy,
 };

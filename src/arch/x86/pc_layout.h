@@ -33,6 +33,14 @@
 
 /* Low memory: ACPI tables (RSDP first, 16-byte aligned) in the BIOS area Linux scans. */
 #define PC_ACPI_BASE        0xe0000
-#define PC_ACPI_MAX         0x10000 /* up to the MP table at 0xf0000 */
+#define PC_ACPI_MAX         0xf000  /* up to the vmgenid page */
+/*
+ * The VM generation ID (vmgenid, acpi.h): 16 bytes at the start of the last
+ * page below the MP table, inside the range boot.c reserves in e820
+ * [PC_ACPI_BASE, 1 MiB), so the guest never uses it as RAM; the DSDT's
+ * \_SB.VGEN.ADDR returns this address. Nothing else is placed in the page.
+ */
+#define PC_VMGENID_ADDR     0xef000
+#define PC_VMGENID_SIZE     0x1000
 
 #endif
