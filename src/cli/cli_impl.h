@@ -23,6 +23,7 @@ int cli_rm(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_snapshot(int argc, char **argv);
 int cli_restore(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 
 /* "vmon: CMD: message" on stderr. */
 __attribute__((format(printf, 2, 3))) void cli_err(const char *cmd, const char *fmt, ...);
