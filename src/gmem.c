@@ -131,8 +131,17 @@ int gmem_init_flat(struct gmem *m, void *hva, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+/* Bytes of a region's device bitmap: whole u64 words, one bit a page. */
+static size_t gmem_dev_bytes(uint64_t size)
+{
+	return (size_t)((size / GMEM_PAGE + 63) / 64 * 8);
+}
+
 void gmem_free(struct gmem *m)
 {
+	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+		if (atomic_load(&m->dev_dirty[i]))
+			munmap(atomic_load(&m->dev_dirty[i]), gmem_dev_bytes(m->region[i].size));
 	for (unsigned i = 0; i < m->nr_regions; i++)
 		if (m->owns_mappings)
 			munmap(m->region[i].hva, m->region[i].size);
@@ -152,6 +161,50 @@ void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 			return r->hva + (gpa - r->gpa);
 	}
 	return NULL;
+}
+
+void gmem_mark_dev(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (!len || __builtin_add_overflow(gpa, len, &end))
+		return;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->region[i];
+		uint64_t *bits = atomic_load_explicit(&m->dev_dirty[i], memory_order_acquire);
+
+		if (!bits || gpa >= r->gpa + r->size || end <= r->gpa)
+			continue;
+		for (uint64_t p = ((gpa > r->gpa ? gpa : r->gpa) - r->gpa) / GMEM_PAGE;
+		     p <= ((end < r->gpa + r->size ? end : r->gpa + r->size) - 1 - r->gpa) / GMEM_PAGE; p++)
+			__atomic_fetch_or(&bits[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+	}
+}
+
+int gmem_dev_track(struct gmem *m)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		void *bits;
+
+		if (atomic_load(&m->dev_dirty[i]))
+			continue;
+		/* mmap, not malloc: the main thread's filter has no brk (sandbox/seccomp.c). */
+		bits = mmap(NULL, gmem_dev_bytes(m->region[i].size), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (bits == MAP_FAILED)
+			return -ENOMEM;
+		atomic_store_explicit(&m->dev_dirty[i], bits, memory_order_release);
+	}
+	return 0;
+}
+
+void gmem_dev_take(const struct gmem *m, unsigned i, uint64_t *bits)
+{
+	uint64_t *d = i < m->nr_regions ? atomic_load(&m->dev_dirty[i]) : NULL;
+	uint64_t words = d ? (m->region[i].size / GMEM_PAGE + 63) / 64 : 0;
+
+	for (uint64_t w = 0; w < words; w++)
+		bits[w] |= __atomic_exchange_n(&d[w], 0, __ATOMIC_RELAXED);
 }
 
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len)

@@ -13,10 +13,12 @@
 #ifndef VMON_GMEM_H
 #define VMON_GMEM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define GMEM_MAX_REGIONS 4
+#define GMEM_PAGE 4096u /* the granule of KVM's dirty log (KVM_GET_DIRTY_LOG: one bit a page) */
 
 #define GMEM_4G 0x100000000ULL
 
@@ -31,6 +33,13 @@ struct gmem {
 	unsigned nr_regions;
 	uint64_t ram_size;   /* sum of region sizes */
 	int owns_mappings;   /* 1 if gmem_free must munmap */
+	/*
+	 * Pages devices may write (gmem_mark_dev), one bit per 4 KiB page per
+	 * region, for live migration (vm_migrate.c): KVM's dirty log sees only
+	 * the vCPUs' writes. NULL until gmem_dev_track; set once, freed by
+	 * gmem_free, so a device thread never sees it vanish.
+	 */
+	uint64_t *_Atomic dev_dirty[GMEM_MAX_REGIONS];
 };
 
 /* An empty guest memory whose regions gmem_add_anon maps (and gmem_free unmaps). */
@@ -76,6 +85,16 @@ void gmem_free(struct gmem *m);
  * with gpa outside RAM, or is not wholly inside one region.
  */
 void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
+/*
+ * Devices: [gpa, gpa+len) may be written by the host behind the guest's
+ * back (a device-writable buffer, a used ring). Records it while
+ * gmem_dev_track is on; else nothing. Any thread; lock-free.
+ */
+void gmem_mark_dev(const struct gmem *m, uint64_t gpa, uint64_t len);
+/* Start recording (allocating the bitmaps once). 0 or -ENOMEM. The VMM thread. */
+int gmem_dev_track(struct gmem *m);
+/* Region i's recorded pages ORed into bits (KVM's layout) and cleared. */
+void gmem_dev_take(const struct gmem *m, unsigned i, uint64_t *bits);
 
 /* Copy to or from guest RAM; 0 or -EFAULT when the range is not RAM. */
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len);

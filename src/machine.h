@@ -38,6 +38,7 @@ enum vm_exit {
 	VM_EXIT_GUEST_CRASH, /* triple fault, accelerator internal/emulation error */
 	VM_EXIT_HOST_STOP,   /* Ctrl-A x, SIGINT/SIGTERM, TTL */
 	VM_EXIT_VMM_ERROR,   /* vmon itself failed while running */
+	VM_EXIT_MIGRATED,    /* moved to another process, which acknowledged it: status 0 */
 };
 
 struct machine_ops {

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "sandbox/jail.h"
 #include "sandbox/seccomp.h"
+#include "snapshot/migrate.h"
 #include "version.h"
 #include "vm.h"
 #include "vmconfig.h"
@@ -57,6 +58,8 @@ static const char usage_main[] =
 	"  gc      list (--yes: remove) long-stopped VMs and orphaned state\n"
 	"  snapshot  snapshot a VM into a directory (NAME DIR [--diff] [--paused])\n"
 	"  restore   start a new VM from a snapshot (DIR --name NAME [--allow-rollback])\n"
+	"  migrate   move a running VM live to a target (NAME --to unix:PATH; the target:\n"
+	"            vmon create NEW --incoming unix:PATH)\n"
 	"  export    write a VM as one archive file (NAME FILE [--key K] [--force])\n"
 	"  import    recreate a VM from an archive (FILE [--name N] [--dir D] [--key K])\n"
 #else
@@ -118,6 +121,9 @@ static const char usage_run[] =
 	"                       serial console on DIR/console.sock and DIR/serial.log,\n"
 	"                       state in DIR/state.json\n"
 	"      --name NAME      the id the API reports (default \"vmon\")\n"
+	"      --incoming unix:PATH  be a live migration's target (`vmon migrate`): listen\n"
+	"                       on PATH (mode 0600), build the VM from the stream, run it;\n"
+	"                       needs --api-sock or --state-dir and no --kernel\n"
 	"      --ttl DURATION   stop the VM after this long (90, 90s, 10m, 2h, 1d); with\n"
 	"                       --state-dir its directory is removed too\n"
 	"      --log-max SIZE   with --state-dir: cap DIR/serial.log and DIR/vmon.log at\n"
@@ -163,6 +169,7 @@ static int usage_error(const char *usage_hint, const char *fmt, const char *arg)
 /* `vmon run` options beyond struct vm_config: the managed (API) mode, --dump-config. */
 struct run_opts {
 	const char *api_sock, *state_dir, *name;
+	const char *incoming;     /* --incoming unix:PATH */
 	uint64_t ttl_secs, log_max;
 	int dump_config;
 	int jail;                 /* --jail[=DIR] */
@@ -184,7 +191,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 {
 	enum { OPT_STATS = 256, OPT_ELF64, OPT_KVMDEV, OPT_DISK, OPT_NET, OPT_API, OPT_STATEDIR,
 	       OPT_NAME, OPT_TTL, OPT_DUMP, OPT_ARCH, OPT_TRANSPORT, OPT_LOGMAX, OPT_SECCOMP,
-	       OPT_JAIL, OPT_JAIL_UID, OPT_JAIL_GID };
+	       OPT_JAIL, OPT_JAIL_UID, OPT_JAIL_GID, OPT_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -209,6 +216,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "ttl", required_argument, NULL, OPT_TTL },
 		{ "log-max", required_argument, NULL, OPT_LOGMAX },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
 #endif
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -338,6 +346,9 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				return usage_error("vmon run", "--log-max: '%s' is not a size of at least 4K",
 						   optarg);
 			break;
+		case OPT_INCOMING:
+			ro->incoming = optarg;
+			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_INFO ? LOG_DEBUG : LOG_INFO);
 			break;
@@ -360,6 +371,15 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg, struct r
 				   "no kernel given: --kernel PATH is required (or --api-sock to configure it later)");
 	if ((ro->name || ro->ttl_secs) && !ro->api_sock && !ro->state_dir)
 		return usage_error("vmon run", "%s", "--name and --ttl need --api-sock or --state-dir");
+	if (ro->incoming && ((!ro->api_sock && !ro->state_dir) || cfg->kernel[0]))
+		return usage_error("vmon run", "%s",
+				   "--incoming needs --api-sock or --state-dir, and no --kernel");
+	if (ro->incoming) {
+		char path[MIG_PATH_MAX], why[200];
+
+		if (mig_parse_addr(ro->incoming, path, sizeof(path), why, sizeof(why)))
+			return usage_error("vmon run", "--incoming: %s", why);
+	}
 	if (ro->log_max && !ro->state_dir)
 		return usage_error("vmon run", "%s", "--log-max needs --state-dir");
 	if ((ro->jail_o.uid >= 0 || ro->jail_o.gid >= 0) && !ro->jail)
@@ -490,7 +510,7 @@ static int cmd_run(int argc, char **argv)
 	} else if (ro.api_sock || ro.state_dir) {
 		struct vmm_opts o = { .api_sock = ro.api_sock, .state_dir = ro.state_dir,
 				      .name = ro.name, .ttl_secs = ro.ttl_secs,
-				      .log_max = ro.log_max };
+				      .log_max = ro.log_max, .incoming = ro.incoming };
 
 		ret = vm_exit_status(vmm_run(cfg, &o));
 #endif

@@ -308,7 +308,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_host *
 		vm->genid_hook = (struct snap_genid_hook){ vm->arch->genid, vm->arch_priv };
 	if (!ret)
 		ret = virtio_devices_create(&vm->machine, &vm->cfg);
-	if (!ret && !vm->host.restore_mem) /* a restore's RAM already holds the guest */
+	if (!ret && !vm->host.restore_mem && !vm->host.incoming) /* a restore's RAM holds the guest */
 		ret = vm->arch->load_kernel(vm->arch_priv, &vm->cfg);
 	if (!ret)
 		ret = vm_setup_vcpus(vm, vm_vcpu_host(vm, &vm->vcpu_host));
@@ -670,6 +670,7 @@ int vm_exit_status(enum vm_exit why)
 {
 	switch (why) {
 	case VM_EXIT_GUEST_RESET:
+	case VM_EXIT_MIGRATED:
 		return 0;
 	case VM_EXIT_GUEST_CRASH:
 		return 3;
@@ -682,7 +683,7 @@ int vm_exit_status(enum vm_exit why)
 
 void vm_log_exit(const struct vm *vm, enum vm_exit why)
 {
-	if (why == VM_EXIT_GUEST_RESET)
+	if (why == VM_EXIT_GUEST_RESET || why == VM_EXIT_MIGRATED)
 		log_info("%s", vm->exit_msg);
 	else if (why == VM_EXIT_HOST_STOP)
 		log_warn("%s", vm->exit_msg);

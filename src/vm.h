@@ -64,6 +64,8 @@ struct vm_host {
 	 * and loads no kernel; vm_restore(_files) then loads the state.
 	 */
 	const char *restore_mem;
+	/* A migration's target (vm_migrate.c): vm_create loads no kernel, the stream fills RAM. */
+	int incoming;
 };
 
 struct vm {
@@ -147,6 +149,50 @@ int vm_restore_files(struct vm *vm, const char *state_path, const char *mem_path
  */
 int vm_snapshot_config(const char *state_path, const char *state_dir, struct vm_config *cfg,
 		       char *err, size_t errlen);
+/*
+ * Live migration (vm_migrate.c): the VM's state (devices, vCPUs, machine,
+ * configuration, lineage and its last generation, no new one) as a state
+ * file in memory, authenticated with state_dir's host key, the vCPUs
+ * paused; and loading such a blob into a VM vm_create built from its
+ * configuration. 0 or -errno with one line in err.
+ */
+int vm_snapshot_state_blob(struct vm *vm, const char *state_dir, struct snap_out *o, char *err,
+			   size_t errlen);
+int vm_restore_state_blob(struct vm *vm, const void *buf, size_t len, const char *state_dir,
+			  char *err, size_t errlen);
+
+/* What a migration did (vm_migrate.c). */
+struct vm_migrate_stats {
+	uint64_t bytes;        /* sent on the stream */
+	uint64_t downtime_ns;  /* from the pause to the target's ACK */
+	uint64_t total_ns;
+	unsigned rounds;       /* page rounds, the paused one included */
+	int precopy;           /* 0: stop-and-copy (paused VM, virtio devices, no dirty log) */
+};
+
+/* The target's view of a migration stream's header (vm_migrate_recv_header). */
+struct vm_migrate_in {
+	unsigned nr_regions;
+	uint64_t gpa[GMEM_MAX_REGIONS], size[GMEM_MAX_REGIONS];
+	uint8_t genid[16];
+};
+
+/*
+ * Source: move vm over the connected fd (snapshot/migrate.h). 0 once the
+ * target acknowledged: the VM is left paused, for the caller to stop. Else
+ * -errno with one line in err, the VM running again (paused if was_paused).
+ */
+int vm_migrate_out(struct vm *vm, int fd, const char *state_dir, int was_paused,
+		   struct vm_migrate_stats *st, char *err, size_t errlen);
+/* Target: the configuration to build the VM from, and the layout to check. */
+int vm_migrate_recv_header(int fd, struct vm_config *cfg, struct vm_migrate_in *in, char *err,
+			   size_t errlen);
+/*
+ * Target: into vm (vm_create with host.incoming, never run) the pages and
+ * the state, then the ACK. 0 or -errno with one line in err.
+ */
+int vm_migrate_recv(struct vm *vm, int fd, const struct vm_migrate_in *in, const char *state_dir,
+		    char *err, size_t errlen);
 /*
  * A diff snapshot (paused, after a vm_snapshot of this run): only the pages
  * the guest wrote since the last snapshot (the accelerator's dirty log),

@@ -545,3 +545,95 @@ out:
 	free(f);
 	return ret;
 }
+
+/* ---- live migration's state (vm_migrate.c): a state file in memory ---- */
+
+int vm_snapshot_state_blob(struct vm *vm, const char *state_dir, struct snap_out *o, char *err,
+			   size_t errlen)
+{
+	struct snapfile *f = calloc(1, sizeof(*f));
+	struct vm_snap_bufs *b = calloc(1, sizeof(*b));
+	uint8_t key[SNAPFILE_KEY_LEN];
+	char *config = NULL;
+	uint64_t off = 0;
+	int ret;
+
+	if (!f || !b || vm->nr_vcpus > 256) {
+		free(f);
+		free(b);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = lineage_hostkey(state_dir, key, err, errlen);
+	if (ret)
+		goto out;
+	if (!vm->snap_has_lineage) {
+		lineage_new(vm->snap_lineage);
+		vm->snap_has_lineage = 1;
+	}
+	/* No generation is taken: the VM moves, it is not copied (README, Migration). */
+	memcpy(f->lineage, vm->snap_lineage, sizeof(f->lineage));
+	f->arch = SNAP_ARCH_X86_64;
+	f->kind = SNAP_KIND_FULL;
+	f->generation = vm->snap_generation;
+	f->nr_vcpus = vm->nr_vcpus;
+	snprintf(f->vm_id, sizeof(f->vm_id), "%s", vm->snap_id[0] ? vm->snap_id : "vm");
+	f->nr_regions = vm->mem.nr_regions;
+	for (unsigned i = 0; i < vm->mem.nr_regions && i < SNAPFILE_MAX_REGIONS; i++) {
+		f->regions[i] = (struct snapfile_region){ .gpa = vm->mem.region[i].gpa,
+							  .size = vm->mem.region[i].size,
+							  .file_off = off };
+		off += vm->mem.region[i].size;
+	}
+	ret = vm_snap_collect(vm, f, b);
+	if (ret) {
+		snprintf(err, errlen, "saving device and vCPU state: %s", strerror(-ret));
+		goto out;
+	}
+	config = vm_config_to_json(&vm->cfg);
+	ret = config ? snapfile_add(f, SNAP_SEC_CONFIG, config, strlen(config)) : -ENOMEM;
+	if (!ret)
+		ret = snapfile_write(f, key, o);
+	if (ret)
+		snprintf(err, errlen, "writing the state: %s", strerror(-ret));
+out:
+	free(config);
+	sodium_memzero(key, sizeof(key));
+	vm_snap_bufs_free(b, vm->nr_vcpus);
+	free(b);
+	free(f);
+	return ret;
+}
+
+int vm_restore_state_blob(struct vm *vm, const void *buf, size_t len, const char *state_dir,
+			  char *err, size_t errlen)
+{
+	struct snapfile *f = calloc(1, sizeof(*f));
+	uint8_t key[SNAPFILE_KEY_LEN];
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = lineage_hostkey(state_dir, key, err, errlen);
+	if (!ret)
+		ret = snapfile_parse(buf, len, key, f, err, errlen);
+	sodium_memzero(key, sizeof(key));
+	if (ret)
+		goto out;
+	if (f->kind != SNAP_KIND_FULL || f->arch != SNAP_ARCH_X86_64 ||
+	    f->nr_vcpus != vm->nr_vcpus || f->nr_regions != vm->mem.nr_regions) {
+		snprintf(err, errlen, "the migrated state (%u vCPUs) does not fit this VM (%u vCPUs)",
+			 f->nr_vcpus, vm->nr_vcpus);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = vm_restore_state(vm, f, err, errlen);
+	if (!ret) {
+		memcpy(vm->snap_lineage, f->lineage, sizeof(vm->snap_lineage));
+		vm->snap_has_lineage = 1;
+		vm->snap_generation = f->generation;
+	}
+out:
+	free(f);
+	return ret;
+}

@@ -42,6 +42,7 @@ run_level mgmt tests/host/mgmt.sh
 run_level snapshot tests/host/snapshot.sh
 run_level export tests/host/export.sh
 run_level genid tests/host/genid.sh
+run_level migrate tests/host/migrate.sh
 run_level bench-report tests/bench/test_report.py
 run_level fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" tests/fuzz/run.sh
 run_level e2e  tests/e2e/nested.sh --vmm build/vmon.static

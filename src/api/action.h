@@ -41,7 +41,13 @@ enum vm_action_kind {
 	VM_ACTION_GET_STATS,    /* reply: arg.obj filled */
 	VM_ACTION_SNAP_CREATE,  /* arg.snap_create: the VM paused */
 	VM_ACTION_SNAP_LOAD,    /* arg.snap_load: build the VM from a snapshot (as START) */
+	VM_ACTION_MIGRATE,      /* arg.migrate: send the VM away; reply in arg.migrate.reply */
 	VM_ACTION_KINDS
+};
+
+struct vm_action_migrate {
+	const struct api_migrate *m;
+	struct json_object *reply;
 };
 
 struct vm_action {
@@ -54,6 +60,7 @@ struct vm_action {
 		struct json_object *obj;
 		const struct api_snapshot_create *snap_create;
 		const struct api_snapshot_load *snap_load;
+		const struct vm_action_migrate *migrate;
 	} arg;
 
 	/* The reply, written by the runner (or by the queue when refused). */

@@ -701,11 +701,50 @@ static void put_snapshot_load(const struct api *a, struct json_object *o, struct
 	free(l);
 }
 
+static void put_migrate(const struct api *a, struct json_object *o, struct api_response *r)
+{
+	static const struct field f[] = {
+		{ "to", F_STR, true },
+	};
+	char err[API_ERR_MAX] = "";
+	struct api_migrate *m;
+	struct json_object *reply;
+	enum api_state st;
+	int ret;
+
+	if (!check_fields(o, f, sizeof(f) / sizeof(f[0]), r))
+		return;
+	st = current_state(a);
+	if (st == API_STATE_NOT_STARTED) {
+		fault(r, 400, "cannot migrate: the VM has not started");
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	reply = json_object_new_object();
+	if (!m || !reply) {
+		free(m);
+		json_object_put(reply);
+		fault(r, 500, "out of memory");
+		return;
+	}
+	if (get_str(o, "to", m->to, sizeof(m->to), r) >= 0) {
+		ret = a->ops->migrate ? a->ops->migrate(a->ctx, m, reply, err) : -ENOTSUP;
+		if (!a->ops->migrate)
+			snprintf(err, sizeof(err), "migrate is not supported");
+		if (ret == 0)
+			reply_obj(r, 200, reply);
+		else
+			backend_result(r, ret, err);
+	}
+	json_object_put(reply);
+	free(m);
+}
+
 /* ---- routing */
 
 enum route {
 	R_NONE, R_ROOT, R_BOOT, R_MACHINE, R_DRIVE, R_NET, R_ACTIONS, R_VM,
-	R_VM_CONFIG, R_STATS, R_SNAP_CREATE, R_SNAP_LOAD,
+	R_VM_CONFIG, R_STATS, R_SNAP_CREATE, R_SNAP_LOAD, R_MIGRATE,
 };
 
 struct route_def {
@@ -726,6 +765,7 @@ static const struct route_def routes[] = {
 	{ "/stats", R_STATS, "GET" },
 	{ "/snapshot/create", R_SNAP_CREATE, "PUT" },
 	{ "/snapshot/load", R_SNAP_LOAD, "PUT" },
+	{ "/migrate", R_MIGRATE, "PUT" },
 };
 
 /* Find the route; for /drives/{id} and /network-interfaces/{id}, *id. */
@@ -790,6 +830,9 @@ static void dispatch_body(const struct api *a, const struct route_def *d, const 
 		break;
 	case R_SNAP_LOAD:
 		put_snapshot_load(a, o, r);
+		break;
+	case R_MIGRATE:
+		put_migrate(a, o, r);
 		break;
 	default:
 		fault(r, 500, "internal routing error");

@@ -99,6 +99,11 @@ struct api_snapshot_create {
 	char mem_file_path[API_PATH_MAX];  /* the memory file */
 };
 
+/* PUT /migrate (vmon's extension): move the running VM to a target process. */
+struct api_migrate {
+	char to[API_PATH_MAX];             /* "unix:PATH" */
+};
+
 struct api_snapshot_load {
 	char snapshot_path[API_PATH_MAX];
 	char mem_file_path[API_PATH_MAX];
@@ -128,6 +133,8 @@ struct api_ops {
 	int (*stats)(void *ctx, struct json_object *obj, char *err);
 	int (*snapshot_create)(void *ctx, const struct api_snapshot_create *s, char *err);
 	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *s, char *err);
+	/* 0 once the target took the VM (reply filled: downtime_ms, bytes, ...); the VM then stops. */
+	int (*migrate)(void *ctx, const struct api_migrate *m, struct json_object *reply, char *err);
 };
 
 struct api {

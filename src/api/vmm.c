@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "sandbox/seccomp.h"
+#include "snapshot/migrate.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -70,6 +72,8 @@ struct vmm {
 	char restore_mem[API_PATH_MAX]; /* host.restore_mem of a loaded snapshot */
 	struct conmux mux;
 	int mux_open;
+	int mig_lfd;              /* --incoming's listening socket, or -1 */
+	char mig_path[MIG_PATH_MAX];
 };
 
 static const char *const vmm_state_names[] = {
@@ -211,6 +215,14 @@ static int op_snapshot_load(void *ctx, const struct api_snapshot_load *l, char *
 	return vmm_post(ctx, &a, err);
 }
 
+static int op_migrate(void *ctx, const struct api_migrate *m, json_object *reply, char *err)
+{
+	struct vm_action_migrate am = { .m = m, .reply = reply };
+	struct vm_action a = { .kind = VM_ACTION_MIGRATE, .arg.migrate = &am };
+
+	return vmm_post(ctx, &a, err);
+}
+
 static const struct api_ops vmm_api_ops = {
 	.state = op_state,
 	.get_machine = op_get_machine,
@@ -226,6 +238,7 @@ static const struct api_ops vmm_api_ops = {
 	.stats = op_stats,
 	.snapshot_create = op_snapshot_create,
 	.snapshot_load = op_snapshot_load,
+	.migrate = op_migrate,
 };
 
 /* ---- the VMM thread: configuration before the start ---------------------- */
@@ -607,6 +620,115 @@ static int vmm_snapshot_load(struct vmm *v, const struct api_snapshot_load *l, c
 	return 0;
 }
 
+/* ---- the VMM thread: live migration (vm_migrate.c) ----------------------- */
+
+/*
+ * PUT /migrate: send the VM to the target at m->to. The VMM thread does the
+ * whole migration (console and API wait; the vCPUs run through the pre-copy).
+ * On the target's ACK the VM stops with VM_EXIT_MIGRATED (exit status 0);
+ * on any failure it runs on, paused only if it was.
+ */
+static int vmm_migrate(struct vmm *v, const struct api_migrate *m, json_object *reply, char *err)
+{
+	char path[MIG_PATH_MAX];
+	struct vm_migrate_stats st;
+	int fd, ret = vmm_running(v, err);
+
+	if (!ret)
+		ret = vmm_snap_store(v, err);
+	if (!ret)
+		ret = mig_parse_addr(m->to, path, sizeof(path), err, API_ERR_MAX);
+	if (ret)
+		return ret == -EPROTONOSUPPORT ? -EINVAL : ret;
+	fd = mig_connect(path);
+	if (fd < 0) {
+		snprintf(err, API_ERR_MAX, "cannot connect to %.200s: %s", m->to, strerror(-fd));
+		return -EIO;
+	}
+	log_clear_last_error();
+	ret = vm_migrate_out(v->vm, fd, v->snap_store, v->state == API_STATE_PAUSED, &st, err,
+			     API_ERR_MAX);
+	close(fd);
+	if (ret) {
+		log_warn("migration to %s failed after %llu bytes: %s; the VM runs on", m->to,
+			 (unsigned long long)st.bytes, err);
+		return -EIO;
+	}
+	json_object_object_add(reply, "to", json_object_new_string(m->to));
+	json_object_object_add(reply, "downtime_ms", json_object_new_double(st.downtime_ns / 1e6));
+	json_object_object_add(reply, "total_ms", json_object_new_double(st.total_ns / 1e6));
+	json_object_object_add(reply, "bytes", json_object_new_int64((int64_t)st.bytes));
+	json_object_object_add(reply, "rounds", json_object_new_int((int)st.rounds));
+	json_object_object_add(reply, "precopy", json_object_new_boolean(st.precopy));
+	vm_request_stop(v->vm, VM_EXIT_MIGRATED, "migrated to %s: downtime %.1f ms, %llu bytes in %u rounds",
+			m->to, st.downtime_ns / 1e6, (unsigned long long)st.bytes, st.rounds);
+	return 0;
+}
+
+/*
+ * --incoming: take the one connection, build the VM from the stream's
+ * configuration (without a kernel), fill it, load its state, ACK. The
+ * socket path is removed once a source connected.
+ */
+static int vmm_incoming(struct vmm *v, char *err)
+{
+	struct vm_config *c = &v->scratch;
+	struct vm_migrate_in in;
+	char why[STATE_ERR_MAX];
+	struct vm *vm = NULL;
+	int fd, ret;
+
+	fd = accept4(v->mig_lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, API_ERR_MAX, "accepting the migration: %s", strerror(errno));
+		return -errno;
+	}
+	close(v->mig_lfd);
+	v->mig_lfd = -1;
+	unlink(v->mig_path);
+	ret = vmm_snap_store(v, err);
+	if (!ret)
+		ret = vm_migrate_recv_header(fd, c, &in, err, API_ERR_MAX);
+	if (!ret) {
+		c->seccomp = v->cfg.seccomp;
+		ret = state_limits_enforce(c->mem_bytes, v->o->state_dir, why);
+		if (ret)
+			snprintf(err, API_ERR_MAX, "cannot take the VM: %.200s", why);
+	}
+	if (!ret) {
+		vm = calloc(1, sizeof(*vm));
+		ret = vm ? 0 : -ENOMEM;
+	}
+	if (!ret) {
+		v->host.incoming = 1;
+		log_clear_last_error();
+		ret = vm_create(vm, c, &v->host);
+		v->host.incoming = 0;
+		if (ret)
+			snprintf(err, API_ERR_MAX, "cannot build the migrated VM: %s",
+				 log_last_error()[0] ? log_last_error() : strerror(-ret));
+	}
+	if (!ret)
+		ret = vm_migrate_recv(vm, fd, &in, v->snap_store, err, API_ERR_MAX);
+	close(fd);
+	if (ret) {
+		if (vm) {
+			vm_destroy(vm);
+			free(vm);
+		}
+		return ret;
+	}
+	if (v->o->name)
+		snprintf(vm->snap_id, sizeof(vm->snap_id), "%s", v->o->name);
+	v->cfg = *c;
+	v->vm = vm;
+	v->started = time(NULL);
+	log_info("migrated in on %s (generation %llu of its lineage)", v->mig_path,
+		 (unsigned long long)vm->snap_generation);
+	vmm_set_state(v, API_STATE_RUNNING);
+	return 0;
+}
+
 /* ---- the VMM thread: GET /vm/config and GET /stats ----------------------- */
 
 static json_object *vmm_member(json_object *o, const char *k)
@@ -837,6 +959,9 @@ static int vmm_exec(void *ctx, struct vm_action *a)
 		a->ret = vmm_snapshot_load(v, a->arg.snap_load, a->err);
 		/* As a start: the VM's own loop takes the next actions. */
 		return a->ret == 0;
+	case VM_ACTION_MIGRATE:
+		a->ret = vmm_migrate(v, a->arg.migrate->m, a->arg.migrate->reply, a->err);
+		break;
 	default:
 		snprintf(a->err, sizeof(a->err), "unknown action %d", (int)a->kind);
 		a->ret = -ENOTSUP;
@@ -861,10 +986,21 @@ static void vmm_on_action(void *ctx)
 static int vmm_wait_start(struct vmm *v, const sigset_t *waitmask, enum vm_exit *why)
 {
 	for (;;) {
-		struct pollfd p = { .fd = action_queue_fd(&v->q), .events = POLLIN };
+		struct pollfd p[2] = { { .fd = action_queue_fd(&v->q), .events = POLLIN },
+				       { .fd = v->mig_lfd, .events = POLLIN } };
 		struct timespec ts;
-		int r = ppoll(&p, 1, vm_timeout_until(v->deadline_ns, &ts), waitmask);
+		int r = ppoll(p, v->mig_lfd >= 0 ? 2 : 1, vm_timeout_until(v->deadline_ns, &ts),
+			      waitmask);
 
+		if (r > 0 && v->mig_lfd >= 0 && (p[1].revents & POLLIN)) {
+			char err[API_ERR_MAX] = "";
+
+			if (!vmm_incoming(v, err))
+				return 1;
+			log_err("incoming migration failed: %s", err);
+			*why = VM_EXIT_VMM_ERROR;
+			return 0;
+		}
 		if (r > 0) {
 			action_run_pending(&v->q, vmm_exec, v);
 			if (v->vm)
@@ -898,6 +1034,7 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 	v->o = o;
 	v->cfg = *cfg;
 	v->root_disk = -1;
+	v->mig_lfd = -1;
 	v->state = API_STATE_NOT_STARTED;
 	atomic_init(&v->shown_state, API_STATE_NOT_STARTED);
 	v->created = time(NULL);
@@ -915,6 +1052,20 @@ static int vmm_init(struct vmm *v, const struct vm_config *cfg, const struct vmm
 	/* Found (and ROOT created) now, before the main thread's filter forbids mkdir of ROOT. */
 	if (state_snapshot_store(v->snap_store, sizeof(v->snap_store), v->snap_store_err))
 		v->snap_store[0] = '\0';
+	if (o->incoming) {
+		char why[API_ERR_MAX];
+
+		ret = mig_parse_addr(o->incoming, v->mig_path, sizeof(v->mig_path), why, sizeof(why));
+		if (!ret)
+			ret = v->mig_lfd = mig_listen(v->mig_path);
+		if (ret < 0) {
+			log_err("--incoming %s: %s", o->incoming, ret == -EPROTONOSUPPORT || ret == -EINVAL
+				? why : strerror(-ret));
+			return ret;
+		}
+		ret = 0;
+		log_info("waiting for a migration on %s", v->mig_path);
+	}
 	if (o->state_dir) {
 		char sock[PATH_MAX], log[PATH_MAX], why[STATE_ERR_MAX];
 
@@ -941,6 +1092,10 @@ static void vmm_fini(struct vmm *v)
 		vm_destroy(v->vm);
 		free(v->vm);
 		v->vm = NULL;
+	}
+	if (v->mig_lfd >= 0) {
+		close(v->mig_lfd);
+		unlink(v->mig_path);
 	}
 	if (v->mux_open)
 		conmux_close(&v->mux);

@@ -34,6 +34,7 @@ struct vmm_opts {
 	const char *name;       /* the id GET / reports; default "vmon" */
 	uint64_t ttl_secs;      /* 0: no time limit */
 	uint64_t log_max;       /* cap of DIR/serial.log and DIR/vmon.log each; 0: the default */
+	const char *incoming;   /* "unix:PATH": a migration's target (vm_migrate.c), or NULL */
 };
 
 /*

@@ -233,7 +233,7 @@ static const struct {
 	{ "create", cli_create }, { "ls", cli_ls },	      { "pause", cli_pause },
 	{ "resume", cli_resume }, { "stop", cli_stop },	      { "rm", cli_rm },
 	{ "inspect", cli_inspect }, { "console", cli_console }, { "gc", cli_gc },
-	{ "snapshot", cli_snapshot }, { "restore", cli_restore },
+	{ "snapshot", cli_snapshot }, { "restore", cli_restore }, { "migrate", cli_migrate },
 	{ "export", cli_export }, { "import", cli_import },
 };
 

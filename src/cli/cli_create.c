@@ -76,7 +76,8 @@ static const char *run_flag(int argc, char **argv, int *i, char s, const char *l
 static int run_flag_takes_value(const char *a)
 {
 	static const char *const with_value[] = { "-k", "-i", "-c", "--kernel", "--initrd",
-						  "--cmdline", "--disk", "--net", "--kvm-device" };
+						  "--cmdline", "--disk", "--net", "--kvm-device",
+						  "--incoming" };
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (!strcmp(a, with_value[i]))

@@ -25,6 +25,7 @@ int cli_snapshot(int argc, char **argv);
 int cli_restore(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 
 /* "vmon: CMD: message" on stderr. */
 __attribute__((format(printf, 2, 3))) void cli_err(const char *cmd, const char *fmt, ...);

@@ -14,8 +14,9 @@
  * falls back to clone, whose flags a filter can see (clone3 passes them in
  * memory). Argument filters: ioctl by request, clone only for threads
  * (CLONE_THREAD), mmap and mprotect never executable, prctl and tgkill to
- * what vmon asks of them. No role may create a socket: every socket vmon
- * uses exists before its thread is filtered.
+ * what vmon asks of them. No role may create a socket but the main thread,
+ * and that only AF_UNIX, for PUT /migrate's stream to its target: every other
+ * socket vmon uses exists before its thread is filtered.
  *
  * The sanitizer build (build/vmon.san, which the host tests run) adds rows
  * marked SAN: ASan's allocator and thread bookkeeping, and LeakSanitizer's
@@ -196,6 +197,8 @@ static const struct seccomp_row seccomp_rows[] = {
 	SYS_EQ(fcntl, R_MAIN, 1, F_SETFL, "console_out_close gives a shared terminal or pipe its flags "
 	       "back (console.c; without /proc, as in the jail)"),
 	SYS(accept4, R_MAIN | R_API, "the console client (conmux.c); API clients (libmicrohttpd)"),
+	SYS_EQ(socket, R_MAIN, 0, AF_UNIX, "PUT /migrate: the stream to the target (snapshot/migrate.c)"),
+	SYS(connect, R_MAIN, "PUT /migrate: the target's unix socket (snapshot/migrate.c)"),
 	SYS(recvfrom, R_MAIN | R_API, "console client input (conmux.c: recv); API requests"),
 	SYS(sendto, R_MAIN | R_API, "console output (conmux.c: send); API answers"),
 	SYS(exit_group, R_MAIN, "the end of the process"),
@@ -360,7 +363,7 @@ static size_t seccomp_put_uint(char *buf, size_t off, size_t cap, unsigned long 
  * A filtered thread made a forbidden call: say which and die. SIGSYS is
  * blocked in here, so the forbidden call below makes the kernel reset
  * SIGSYS to its default and kill the process with it, as
- * SECCOMP_RET_KILL_PROCESS would have (no role may call socket()).
+ * SECCOMP_RET_KILL_PROCESS would have (no role may make an AF_PACKET socket).
  */
 static void seccomp_sigsys(int sig, siginfo_t *si, void *uc)
 {

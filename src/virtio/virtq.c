@@ -362,6 +362,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		__atomic_store_n(virtq_field16(q, q->used + VIRTQ_USED_RING +
 						  (uint64_t)VIRTQ_USED_ELEM_SIZE * q->num),
 				 virtq_to_le16(q->last_avail_idx), __ATOMIC_RELAXED);
+		gmem_mark_dev(q->m, q->used, VIRTQ_USED_RING_SIZE(q->num));
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail_idx = virtq_avail_idx(q);
 	}
@@ -395,6 +396,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	ret = virtq_walk(q, head, c, &e);
 	if (ret)
 		goto bad;
+	/* A live migration resends what the device may write from now on (gmem.h). */
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->buf[i].write)
+			gmem_mark_dev(q->m, c->buf[i].gpa, c->buf[i].len);
+	gmem_mark_dev(q->m, q->used, VIRTQ_USED_RING_SIZE(q->num));
 	q->last_avail_idx++;
 	q->popped++;
 	return 1;
@@ -423,6 +429,7 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 	      (uint64_t)VIRTQ_USED_ELEM_SIZE * (q->used_idx & (q->num - 1));
 	if (gmem_write(q->m, gpa, elem, sizeof(elem)))
 		return -EFAULT; /* unreachable: the ring was range-checked */
+	gmem_mark_dev(q->m, q->used, VIRTQ_USED_RING_SIZE(q->num));
 	q->used_idx++;
 	/*
 	 * Publish. The release orders the element above, and the device's
