@@ -64,10 +64,39 @@ static void stats_print_bus(FILE *f, const char *what, const struct vcpu_stats *
 	}
 }
 
+/*
+ * The coalesced writes per device: "coalesced" in the share column, since
+ * they are accesses but no exits (the rows above count only exits).
+ */
+static void stats_print_coalesced(FILE *f, const struct vcpu_stats *v, unsigned n,
+				  const struct bus *pio, const struct bus *mmio)
+{
+	uint64_t unclaimed = 0;
+
+	for (int is_pio = 1; is_pio >= 0; is_pio--) {
+		const struct bus *b = is_pio ? pio : mmio;
+
+		for (unsigned r = 0; r < b->nr; r++) {
+			uint64_t sum = 0;
+
+			for (unsigned i = 0; i < n; i++)
+				sum += is_pio ? v[i].pio_coalesced[r] : v[i].mmio_coalesced[r];
+			if (sum)
+				fprintf(f, "  %-4s %-16s 0x%-16" PRIx64 " %12" PRIu64 "  coalesced\n",
+					is_pio ? "pio" : "mmio", b->range[r].name, b->range[r].base, sum);
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		unclaimed += v[i].coalesced_unclaimed;
+	if (unclaimed)
+		fprintf(f, "  %-4s %-16s %-18s %12" PRIu64 "  coalesced\n", "io", "(unclaimed)", "",
+			unclaimed);
+}
+
 void stats_print(FILE *f, const struct vcpu_stats *v, unsigned n, const struct bus *pio,
 		 const struct bus *mmio, double seconds)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, coalesced = 0;
 
 	fprintf(f, "vmon: exit statistics (%.3f s)\n", seconds);
 	for (unsigned i = 0; i < n; i++) {
@@ -84,11 +113,19 @@ void stats_print(FILE *f, const struct vcpu_stats *v, unsigned n, const struct b
 			fprintf(f, ", other %" PRIu64, v[i].exits_other);
 		if (v[i].eintr)
 			fprintf(f, " (signal kicks %" PRIu64 ")", v[i].eintr);
+		if (v[i].coalesced)
+			fprintf(f, " (coalesced writes drained %" PRIu64 ")", v[i].coalesced);
+		coalesced += v[i].coalesced;
 		fputc('\n', f);
 	}
 	fprintf(f, "  total: %" PRIu64 " exits, %.0f exits/s\n", total,
 		seconds > 0 ? (double)total / seconds : 0.0);
+	if (coalesced)
+		fprintf(f, "  coalesced: %" PRIu64 " writes buffered by the accelerator without an "
+			"exit, dispatched at the next exit\n", coalesced);
 	fprintf(f, "  %-4s %-16s %-18s %12s  %6s\n", "bus", "device", "base", "accesses", "share");
 	stats_print_bus(f, "pio", v, n, pio, 1, total);
 	stats_print_bus(f, "mmio", v, n, mmio, 0, total);
+	if (coalesced)
+		stats_print_coalesced(f, v, n, pio, mmio);
 }

@@ -3,6 +3,9 @@
  * that took it, and every trapped access by the bus range (device) it hit,
  * so --stats shows what each I/O cost in world switches.
  *
+ * Writes buffered by the accelerator instead of exiting (coalesced I/O)
+ * are counted apart, as "coalesced", so the exit counts stay exits.
+ *
  * Owns: the counter layout and the report. Each vCPU writes only its own
  * struct vcpu_stats (no atomics on the hot path); the report is printed
  * after all vCPU threads have been joined.
@@ -25,6 +28,15 @@ struct vcpu_stats {
 	uint64_t pio_unclaimed, mmio_unclaimed;
 	uint64_t pio_errors;                   /* a device handler returned -errno */
 	uint64_t eintr;                        /* KVM_RUN interrupted by a signal */
+	/*
+	 * Writes the accelerator buffered without an exit (coalesced I/O) and
+	 * this vCPU's drain dispatched, whichever vCPU made them: in total,
+	 * per bus range, and those no range claimed. Not in exits[].
+	 */
+	uint64_t coalesced;
+	uint64_t pio_coalesced[BUS_MAX_RANGES];
+	uint64_t mmio_coalesced[BUS_MAX_RANGES];
+	uint64_t coalesced_unclaimed;
 };
 
 void stats_count_exit(struct vcpu_stats *s, unsigned reason);

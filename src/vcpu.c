@@ -59,6 +59,31 @@ static void vcpu_handle_pio(struct vcpu *v, const struct vcpu_exit *e)
 	}
 }
 
+/*
+ * A write the accelerator buffered instead of exiting (accel.h's
+ * coalesce_pio), handed back by vcpu_drain before the exit that followed
+ * it: dispatched like a trapped write, counted apart from the exits.
+ */
+static void vcpu_coalesced_write(void *ctx, int is_pio, uint64_t addr, const uint8_t *data,
+				 unsigned len)
+{
+	struct vcpu *v = ctx;
+	uint8_t buf[8];
+	int idx;
+
+	memcpy(buf, data, len); /* a device's write sees its own copy, as with an exit */
+	v->stats.coalesced++;
+	idx = bus_access(is_pio ? v->host->pio : v->host->mmio, addr, buf, len, 1);
+	if (idx >= 0) {
+		(is_pio ? v->stats.pio_coalesced : v->stats.mmio_coalesced)[idx]++;
+		return;
+	}
+	v->stats.coalesced_unclaimed++;
+	if (idx != -ENOENT && v->stats.pio_errors++ == 0)
+		log_warn("vCPU %u: %s 0x%" PRIx64 ": device error %d on a coalesced write (further "
+			 "ones are only counted)", v->id, is_pio ? "port" : "address", addr, idx);
+}
+
 static void vcpu_handle_mmio(struct vcpu *v, const struct vcpu_exit *e)
 {
 	int idx;
@@ -197,6 +222,12 @@ void *vcpu_thread(void *arg)
 
 		h->pause_point(h->ctx);
 		ret = av->a->ops->vcpu_run(av, &e);
+		/*
+		 * Buffered writes first, on every return: they came before this
+		 * exit, and a pause or stop must find none left behind.
+		 */
+		if (av->a->ops->vcpu_drain)
+			av->a->ops->vcpu_drain(av, vcpu_coalesced_write, v);
 		if (ret == -EINTR) {
 			v->stats.eintr++; /* a kick (stop or pause) landed */
 			continue;

@@ -98,6 +98,13 @@ struct accel_vcpu;
 struct snap_out;
 struct snap_in;
 
+/*
+ * Where vcpu_drain hands a buffered write: port (is_pio) or MMIO address,
+ * len bytes (1..8) of data, in the order the guest made them.
+ */
+typedef void (*accel_drain_fn)(void *ctx, int is_pio, uint64_t addr, const uint8_t *data,
+			       unsigned len);
+
 struct accel_ops {
 	const char *name; /* "kvm" */
 	/* Guest RAM region slot at gpa backed by hva. 0 or -errno (logged). */
@@ -158,6 +165,27 @@ struct accel_ops {
 	int (*dirty_track)(struct accel *a, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
 			   int on);
 	int (*dirty_get)(struct accel *a, unsigned slot, uint64_t *bitmap);
+
+	/*
+	 * Coalesced port writes (KVM_CAP_COALESCED_PIO): the guest's writes to
+	 * [port, port+len) no longer exit; the accelerator buffers them and
+	 * vcpu_drain hands them back. Only for ports whose writes need no
+	 * immediate effect and whose reads, or a neighbour's access, exit
+	 * anyway (the CF8 latch before a CFC access). Reads still exit. 0, or
+	 * -ENOTSUP when the accelerator cannot (writes then exit as before).
+	 * VMM thread, before any vCPU runs. NULL: not offered.
+	 */
+	int (*coalesce_pio)(struct accel *a, uint16_t port, unsigned len);
+	/*
+	 * Hand every buffered write, oldest first, to fn and return how many.
+	 * The core calls it after each vcpu_run returns (an exit, a kick or a
+	 * failure) and before it handles that exit, on the vCPU's own thread;
+	 * the buffer is VM-wide and the drain holds a VM-wide lock while it
+	 * dispatches, so writes from any vCPU reach the buses in the guest's
+	 * order and before the exit that follows them. NULL: nothing is ever
+	 * buffered.
+	 */
+	unsigned (*vcpu_drain)(struct accel_vcpu *v, accel_drain_fn fn, void *ctx);
 };
 
 struct accel {

@@ -2,14 +2,15 @@
  * accel/kvm.c: the KVM accelerator, arch-neutral half (see accel.h). The
  * only file, with its per-arch half (kvm_x86.c), that issues KVM ioctls:
  * opening /dev/kvm, the VM, RAM slots, interrupt lines, MSI, irqfd,
- * ioeventfd, vCPU creation, KVM_RUN, and turning struct kvm_run into the
- * neutral struct vcpu_exit.
+ * ioeventfd, coalesced port writes, vCPU creation, KVM_RUN, and turning
+ * struct kvm_run into the neutral struct vcpu_exit.
  *
  * Threads: VM-level ops from any thread (KVM serialises them); a vCPU's
  * run from its own thread only; kick from any thread. The kick is the
  * kvm_run immediate_exit flag plus a signal (ACCEL_KVM_KICK_SIGNAL, a no-op
  * handler installed without SA_RESTART) so a KVM_RUN in progress returns
- * EINTR.
+ * EINTR. The coalesced ring is drained by whichever vCPU thread returns
+ * from KVM_RUN, under the VM's drain lock.
  */
 #include "accel/kvm.h"
 
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "accel/kvm_coalesce.h"
 #include "log.h"
 
 #define KVM_API_VERSION_EXPECTED 12 /* Documentation/virt/kvm/api.rst */
@@ -208,6 +210,48 @@ static int kvm_ioeventfd(struct accel *a, int fd, int is_pio, uint64_t addr, uns
 	return 0;
 }
 
+/*
+ * A coalesced zone on the PIO bus: KVM stores the guest's writes there in
+ * the ring instead of exiting (reads still exit). VMM thread, before the
+ * vCPUs run (and before the main thread's seccomp filter).
+ */
+static int kvm_coalesce_pio(struct accel *a, uint16_t port, unsigned len)
+{
+	struct kvm_accel *k = kvm_of(a);
+	struct kvm_coalesced_mmio_zone z = { .addr = port, .size = len, .pio = 1 };
+
+	if (!k->coalesce_pio_cap)
+		return -ENOTSUP; /* said once at creation */
+	if (ioctl(k->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
+		int err = errno;
+
+		log_debug("KVM_REGISTER_COALESCED_MMIO (pio) at port 0x%x: %s; its writes exit",
+			  port, strerror(err));
+		return -err;
+	}
+	k->coalescing = 1;
+	return 0;
+}
+
+static unsigned kvm_vcpu_drain(struct accel_vcpu *av, accel_drain_fn fn, void *ctx)
+{
+	struct kvm_vcpu *v = kvcpu_of(av);
+	struct kvm_accel *k = kvm_of(av->a);
+	unsigned n, bad;
+
+	if (!k->coalescing || !v->ring || !kvm_coalesce_pending(v->ring))
+		return 0;
+	pthread_mutex_lock(&k->drain_lock);
+	bad = k->drain_bad;
+	n = kvm_coalesce_drain(v->ring, k->ring_max, fn, ctx, &k->drain_bad);
+	if (k->drain_bad != bad)
+		log_limited(&k->drain_logged, LOG_WARN,
+			    "vCPU %u: %u malformed entries in KVM's coalesced ring, dropped",
+			    av->id, k->drain_bad - bad);
+	pthread_mutex_unlock(&k->drain_lock);
+	return n;
+}
+
 static int kvm_query(struct accel *a, enum accel_query q, void *buf, size_t len)
 {
 	return kvm_arch_query(kvm_of(a), q, buf, len);
@@ -246,6 +290,9 @@ static int kvm_vcpu_create(struct accel *a, unsigned id, struct accel_vcpu **out
 	}
 	v->run = run;
 	v->run_size = k->run_size;
+	if (k->ring_page)
+		v->ring = (struct kvm_coalesced_mmio_ring *)((char *)run +
+							     (size_t)k->ring_page * k->page_size);
 	atomic_init(&v->has_thread, 0);
 	*out = &v->base;
 	return 0;
@@ -419,6 +466,7 @@ static void kvm_destroy(struct accel *a)
 		close(k->gic_fd);
 #endif
 	kvm_arch_msi_destroy(k);
+	pthread_mutex_destroy(&k->drain_lock);
 	if (k->vm_fd >= 0)
 		close(k->vm_fd);
 	if (k->kvm_fd >= 0)
@@ -477,6 +525,27 @@ static int kvm_dirty_get(struct accel *a, unsigned slot, uint64_t *bitmap)
 	return 0;
 }
 
+/*
+ * Where the coalesced ring lives (KVM_CAP_COALESCED_MMIO answers its page
+ * in the vCPU mmap) and whether port zones may go there. Without either,
+ * every write exits as before: said once, at debug level.
+ */
+static void kvm_coalesce_probe(struct kvm_accel *k)
+{
+	int page = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	long ps = sysconf(_SC_PAGESIZE);
+
+	k->page_size = ps > 0 ? (size_t)ps : 4096;
+	if (page > 0 && ((size_t)page + 1) * k->page_size <= k->run_size) {
+		k->ring_page = (unsigned)page;
+		k->ring_max = kvm_coalesce_ring_max(k->page_size);
+		k->coalesce_pio_cap = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
+	}
+	if (!k->coalesce_pio_cap)
+		log_debug("KVM has no coalesced port I/O (KVM_CAP_COALESCED_%s): every port write "
+			  "exits to vmon", k->ring_page ? "PIO" : "MMIO");
+}
+
 static const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.map_ram = kvm_map_ram,
@@ -501,6 +570,8 @@ static const struct accel_ops kvm_accel_ops = {
 	.vm_load = kvm_vm_load,
 	.dirty_track = kvm_dirty_track,
 	.dirty_get = kvm_dirty_get,
+	.coalesce_pio = kvm_coalesce_pio,
+	.vcpu_drain = kvm_vcpu_drain,
 };
 
 static void kvm_kick_handler(int sig)
@@ -519,6 +590,7 @@ int accel_kvm_create(const char *path, unsigned ncpus, struct accel **out)
 		return -ENOMEM;
 	k->base.ops = &kvm_accel_ops;
 	k->vm_fd = -1;
+	pthread_mutex_init(&k->drain_lock, NULL);
 	k->kvm_fd = kvm_open_dev(path);
 	if (k->kvm_fd < 0) {
 		ret = k->kvm_fd;
@@ -536,6 +608,7 @@ int accel_kvm_create(const char *path, unsigned ncpus, struct accel **out)
 		goto fail;
 	}
 	k->run_size = (size_t)run_size;
+	kvm_coalesce_probe(k);
 	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
 	if (k->vm_fd < 0) {
 		ret = -errno;

@@ -22,6 +22,19 @@ struct kvm_accel {
 	size_t run_size;
 	struct accel_info info;
 	struct kvm_msi_routes *msi_routes; /* kvm_x86_msi.c: NULL until the first route */
+	/*
+	 * Coalesced port writes (kvm.c, kvm_coalesce.c): the ring's page in
+	 * every vCPU's mmap (0: the host has none), its entries, whether
+	 * KVM_CAP_COALESCED_PIO is there, whether a zone is registered (set
+	 * before any vCPU runs), and the lock that orders the drains. bad and
+	 * logged are under the lock.
+	 */
+	unsigned ring_page, ring_max;
+	size_t page_size;
+	int coalesce_pio_cap, coalescing;
+	pthread_mutex_t drain_lock;
+	unsigned drain_bad;
+	uint64_t drain_logged;
 #if defined(__aarch64__)
 	/* kvm_arm64.c: the vGIC device, and SPI levels driven before it was initialised. */
 	int gic_fd;
@@ -38,6 +51,7 @@ struct kvm_vcpu {
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
+	struct kvm_coalesced_mmio_ring *ring; /* in this vCPU's mmap; NULL without one */
 	pthread_t thread;     /* the thread running it, once it has run */
 	atomic_int has_thread;
 };

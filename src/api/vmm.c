@@ -819,6 +819,8 @@ static json_object *vmm_vcpu_stats(const struct vcpu *c)
 	json_object_object_add(o, "exits", json_object_new_int64(total));
 	json_object_object_add(o, "exits_by_reason", ex);
 	json_object_object_add(o, "signals", json_object_new_int64(vmm_load(&c->stats.eintr)));
+	/* Writes the accelerator buffered without an exit (not in "exits"). */
+	json_object_object_add(o, "coalesced", json_object_new_int64(vmm_load(&c->stats.coalesced)));
 	return o;
 }
 

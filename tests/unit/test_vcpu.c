@@ -7,7 +7,9 @@
  * by item, unclaimed reads floating high and counted, oversized MMIO
  * refused, kicks (-EINTR) counted and survived, and each way a run ends
  * (guest reset, crash, debug trap, accelerator error) reported once with
- * its fate and message. Runs vcpu_thread on this thread. Single-threaded.
+ * its fate and message; writes the accelerator buffered (coalesced I/O)
+ * dispatched before the exit that follows them, on kicks too, and counted
+ * apart from the exits. Runs vcpu_thread on this thread. Single-threaded.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,10 +28,19 @@ struct script_step {
 	uint8_t buf[16]; /* the exit's data buffer */
 };
 
+/* A write the fake accelerator "buffered" before a step's exit (vcpu_drain hands it). */
+struct pending {
+	int is_pio;
+	uint64_t addr;
+	uint8_t v;
+};
+
 struct fake {
 	struct accel a;
 	struct accel_vcpu v;
 	struct script_step step[SCRIPT_MAX];
+	struct pending pend[SCRIPT_MAX][3];
+	unsigned npend[SCRIPT_MAX], handed[SCRIPT_MAX], drains;
 	unsigned n, next;
 	uint8_t read_back[SCRIPT_MAX][16]; /* each step's buffer after the loop handled it */
 	/* the host side */
@@ -76,9 +87,29 @@ static int f_create(struct accel *a, unsigned id, struct accel_vcpu **out)
 static void f_destroy(struct accel_vcpu *v) { (void)v; }
 static void f_kick(struct accel_vcpu *v) { (void)v; }
 
+/* The writes buffered before the step vcpu_run just returned, once. */
+static unsigned f_drain(struct accel_vcpu *v, accel_drain_fn fn, void *ctx)
+{
+	struct fake *f = fake_of(v);
+	unsigned i = f->next - 1, k;
+
+	f->drains++;
+	if (f->next == 0 || f->handed[i])
+		return 0;
+	f->handed[i] = 1;
+	for (k = 0; k < f->npend[i]; k++)
+		fn(ctx, f->pend[i][k].is_pio, f->pend[i][k].addr, &f->pend[i][k].v, 1);
+	return k;
+}
+
 static const struct accel_ops fake_ops = {
 	.name = "script", .vcpu_create = f_create, .vcpu_destroy = f_destroy,
 	.vcpu_run = f_run, .vcpu_kick = f_kick,
+};
+
+static const struct accel_ops fake_coalescing_ops = {
+	.name = "script", .vcpu_create = f_create, .vcpu_destroy = f_destroy,
+	.vcpu_run = f_run, .vcpu_kick = f_kick, .vcpu_drain = f_drain,
 };
 
 static int h_stopped(void *ctx) { return ((struct fake *)ctx)->stopped; }
@@ -96,6 +127,7 @@ static void h_stop(void *ctx, enum vm_exit why, const char *msg)
 /* A device that records writes and answers reads with 0x40 + offset. */
 struct rec {
 	unsigned reads, writes;
+	unsigned writes_at_read[8]; /* how many writes had arrived when each read came */
 	uint64_t roff[8], woff[8];
 	uint8_t wdata[8];
 };
@@ -104,6 +136,7 @@ static int rec_read(void *dev, uint64_t off, void *data, unsigned len)
 {
 	struct rec *r = dev;
 
+	r->writes_at_read[r->reads % 8] = r->writes;
 	r->roff[r->reads++ % 8] = off;
 	memset(data, (int)(0x40 + off), len);
 	return 0;
@@ -257,4 +290,57 @@ TEST(fates)
 		  VM_EXIT_VMM_ERROR, "Input/output error");
 }
 
-TEST_MAIN(T(dispatch), T(fates))
+static void pend(struct rig *g, int is_pio, uint64_t addr, uint8_t v)
+{
+	unsigned i = g->f.n - 1;
+
+	g->f.pend[i][g->f.npend[i]++] = (struct pending){ is_pio, addr, v };
+}
+
+/*
+ * Coalesced writes: dispatched before the exit they preceded (a read sees
+ * them), also when the run was a kick, in order, counted as coalesced per
+ * range and never as exits; one nobody claims is counted, not fatal.
+ */
+TEST(coalesced)
+{
+	static struct rig g;
+
+	rig_init(&g);
+	g.f.a.ops = &fake_coalescing_ops;
+	add(&g, pio(0x3fd, 0, 1, 1), 0);
+	pend(&g, 1, 0x3f9, 0x11);
+	pend(&g, 1, 0x3f9, 0x22);
+	add(&g, (struct vcpu_exit){ .kind = VCPU_EXIT_NONE }, -EINTR); /* a kick */
+	pend(&g, 1, 0x3fa, 0x33);
+	add(&g, mmio(0xd0000070, 0, 4), 0);
+	pend(&g, 1, 0x80, 0x44);        /* nothing there */
+	pend(&g, 0, 0xd0000010, 0x55);  /* MMIO coalesced the same way */
+	CHECK_EQ(run(&g), 0);
+
+	CHECK_EQ(g.pdev.reads, 1);
+	CHECK_EQ(g.pdev.writes_at_read[0], 2); /* both buffered writes before the read */
+	CHECK_EQ(g.pdev.writes, 3);
+	CHECK_EQ(g.pdev.woff[0], 1);
+	CHECK_EQ(g.pdev.wdata[0], 0x11);
+	CHECK_EQ(g.pdev.wdata[1], 0x22);
+	CHECK_EQ(g.pdev.woff[2], 2);
+	CHECK_EQ(g.pdev.wdata[2], 0x33); /* drained on the kick's return */
+	CHECK_EQ(g.mdev.reads, 1);
+	CHECK_EQ(g.mdev.writes_at_read[0], 1);
+	CHECK_EQ(g.mdev.woff[0], 0x10);
+	CHECK_EQ(g.f.drains, 4); /* every return of vcpu_run: 3 steps and the stop */
+
+	CHECK_EQ(g.v.stats.coalesced, 5);
+	CHECK_EQ(g.v.stats.pio_coalesced[0], 3);
+	CHECK_EQ(g.v.stats.mmio_coalesced[0], 1);
+	CHECK_EQ(g.v.stats.coalesced_unclaimed, 1);
+	CHECK_EQ(g.v.stats.pio[0], 1);  /* the exits alone */
+	CHECK_EQ(g.v.stats.mmio[0], 1);
+	CHECK_EQ(g.v.stats.exits[2], 1);
+	CHECK_EQ(g.v.stats.exits[6], 1);
+	CHECK_EQ(g.v.stats.pio_unclaimed, 0);
+	CHECK_EQ(g.f.stops, 0);
+}
+
+TEST_MAIN(T(dispatch), T(fates), T(coalesced))

@@ -112,6 +112,26 @@ static int pc_pci(struct pc *pc)
 	return pci_host_create(pc->m, &cfg, &pc->m->pci); /* logs its own failure */
 }
 
+/*
+ * Writes that need no immediate effect, coalesced by the accelerator (no
+ * exit): the CF8 address latch, whose every use is a CFC access that
+ * exits; the CMOS index at 0x70, whose use is a 0x71 (or 0x70 read)
+ * access that exits. Bit 7 of 0x70, the NMI mask on a PC, does nothing
+ * here (rtc.c keeps only the index), so deferring it changes nothing. A
+ * later reset register at 0xCF9 would have to leave this zone. Where the
+ * accelerator has no such path the writes exit as before.
+ */
+static void pc_coalesce(struct pc *pc)
+{
+	const struct accel_ops *o = pc->a->ops;
+
+	if (!o->coalesce_pio)
+		return;
+	if (o->coalesce_pio(pc->a, PCI_CF8_PORT, 4))
+		return; /* -ENOTSUP said once by the accelerator */
+	o->coalesce_pio(pc->a, RTC_PORT_BASE, 1);
+}
+
 static int pc_platform(struct pc *pc, const struct arch_console *con)
 {
 	struct irq_line com1 = machine_irq_line(pc->m, UART_COM1_IRQ);
@@ -140,6 +160,8 @@ static int pc_platform(struct pc *pc, const struct arch_console *con)
 		ret = pc_add(pc, PC_ACPI_PM_BASE, ACPI_PM_NR_PORTS, &acpi_pm_ops, pc->pm, "acpi-pm");
 	if (!ret)
 		ret = pc_pci(pc);
+	if (!ret)
+		pc_coalesce(pc); /* the ports' devices exist: their writes have somewhere to go */
 	return ret;
 }
 
