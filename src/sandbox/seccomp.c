@@ -179,6 +179,8 @@ static const struct seccomp_row seccomp_rows[] = {
 		"(ioloop.c, vm.c), libmicrohttpd's thread"),
 	SYS_CLEAR(mmap, R_MAIN | R_API, 2, PROT_EXEC, "malloc, thread stacks (glibc)"),
 	SYS_CLEAR(mprotect, R_MAIN | R_API, 2, PROT_EXEC, "thread stack guards, malloc arenas (glibc)"),
+	SYS(brk, R_MAIN | R_API, "malloc growing the main arena (glibc): the snapshot and migration "
+	    "bitmaps of a large VM"),
 	SYS(munmap, R_MAIN | R_API, "free, thread stacks; guest RAM and kvm_run at teardown "
 	    "(gmem.c, accel/kvm.c)"),
 	SYS(set_robust_list, R_MAIN | R_API, "a new thread's start (glibc), under its creator's filter"),
