@@ -416,6 +416,12 @@ int vm_snapshot_config(const char *state_path, const char *state_dir, struct vm_
 		goto out;
 	}
 	ret = vm_config_from_json((const char *)s->data, (size_t)s->len, cfg, err, errlen);
+	/*
+	 * Before the x86 default became virtio-pci, a configuration named its transport only
+	 * when one was asked for, and none meant mmio: such a snapshot's devices are mmio ones.
+	 */
+	if (!ret && !cfg->transport[0])
+		snprintf(cfg->transport, sizeof(cfg->transport), "mmio");
 	if (!ret && cfg->ncpus != f->nr_vcpus) {
 		snprintf(err, errlen, "%s: its configuration and its header disagree on the vCPUs",
 			 state_path);
